@@ -1,0 +1,6 @@
+//! pve-ha: the Proxmox VE high-availability stack as one library behind one
+//! multi-call binary. See ARCHITECTURE.md for the map.
+
+pub mod cli;
+pub mod config;
+pub mod types;
