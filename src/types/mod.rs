@@ -7,6 +7,7 @@ pub mod json;
 pub mod result_code;
 pub mod sid;
 pub mod states;
+pub mod text;
 pub mod words;
 
 pub use result_code::ResultCode;

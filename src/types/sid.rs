@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::types::text::is_space;
 use crate::word_enum;
 
 word_enum! {
@@ -80,7 +81,7 @@ impl FromStr for Sid {
         let colon = s.find(':').ok_or(SidError::Malformed)?;
         let (ty, rest) = (&s[..colon], &s[colon + 1..]);
         let type_ok = !ty.is_empty() && ty.bytes().all(|b| b.is_ascii_lowercase());
-        let name_ok = !rest.is_empty() && !rest.chars().any(is_perl_space);
+        let name_ok = !rest.is_empty() && !rest.chars().any(is_space);
         if type_ok && name_ok {
             Ok(Sid {
                 text: s.to_string(),
@@ -90,11 +91,6 @@ impl FromStr for Sid {
             Err(SidError::Malformed)
         }
     }
-}
-
-/// Whitespace as the `\s` of upstream's patterns understands it.
-pub(crate) fn is_perl_space(c: char) -> bool {
-    c.is_whitespace()
 }
 
 impl fmt::Display for Sid {
