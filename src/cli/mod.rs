@@ -1,1 +1,12 @@
-//! cli
+//! Command-line front ends. [`dispatch`] picks a role from argv[0] or the
+//! first argument; each role module parses its own arguments with clap and
+//! returns the process exit code.
+//!
+//! Invariant: this is the only layer (with `src/bin`) that prints to the
+//! terminal or maps errors to exit codes; everything below returns values.
+
+pub mod dispatch;
+pub mod output;
+pub mod tester;
+
+pub use dispatch::{dispatch, Role, ROLES};

@@ -1,0 +1,115 @@
+//! Multi-call dispatch: one executable, many roles (00 "Dispatch"). The
+//! basename of argv[0] picks the role (`pve-ha-tester` → tester); called as
+//! `pve-ha` (or under any other name) the first argument names it.
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+
+use super::output;
+
+/// One role of the multi-call binary.
+pub struct Role {
+    /// Subcommand name (`pve-ha tester`).
+    pub name: &'static str,
+    /// Tool name, the argv[0] of its symlink (`pve-ha-tester`).
+    pub tool: &'static str,
+    /// One line for `pve-ha --help`.
+    pub about: &'static str,
+    /// Entry point; receives argv with argv[0] set to the tool name and
+    /// returns the exit code.
+    pub main: fn(Vec<OsString>) -> i32,
+}
+
+/// The roles that exist. Roles not built yet are absent, not stubbed.
+pub const ROLES: &[Role] = &[Role {
+    name: "tester",
+    tool: "pve-ha-tester",
+    about: "regression tester (fence-config report so far)",
+    main: super::tester::main,
+}];
+
+/// Exit code for usage errors (unknown role, bad arguments).
+pub const EXIT_USAGE: i32 = 2;
+
+/// The role a name stands for: its subcommand or its tool name.
+pub fn find_role(name: &OsStr) -> Option<&'static Role> {
+    ROLES.iter().find(|r| name == r.name || name == r.tool)
+}
+
+/// Runs the process: `args` is the full argv. Returns the exit code.
+pub fn dispatch(args: Vec<OsString>) -> i32 {
+    let mut args = args.into_iter();
+    let argv0 = args.next().unwrap_or_default();
+    let base = Path::new(&argv0).file_name().unwrap_or_default().to_os_string();
+    if base != "pve-ha" {
+        if let Some(role) = find_role(&base) {
+            return (role.main)(std::iter::once(role.tool.into()).chain(args).collect());
+        }
+    }
+    let Some(first) = args.next() else {
+        output::eprint(&usage());
+        return EXIT_USAGE;
+    };
+    match first.to_str() {
+        Some("-h" | "--help" | "help") => {
+            output::print(&usage());
+            0
+        }
+        Some("-V" | "--version") => {
+            output::print(&format!("pve-ha {}\n", env!("CARGO_PKG_VERSION")));
+            0
+        }
+        _ => match find_role(&first) {
+            Some(role) => (role.main)(std::iter::once(role.tool.into()).chain(args).collect()),
+            None => {
+                output::eprint(&format!(
+                    "error: unknown role '{}'\n\n{}",
+                    first.to_string_lossy(),
+                    usage()
+                ));
+                EXIT_USAGE
+            }
+        },
+    }
+}
+
+/// The multi-call usage text, listing the roles that exist.
+pub fn usage() -> String {
+    let mut s = format!(
+        "pve-ha {} - Proxmox VE high availability stack (multi-call binary)\n\n\
+         Usage: pve-ha <ROLE> [ARGS]...\n       \
+         <TOOL> [ARGS]...    (through a symlink named after the role's tool)\n\n\
+         Roles:\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    for r in ROLES {
+        s.push_str(&format!("  {:<14}{:<20}{}\n", r.name, r.tool, r.about));
+    }
+    s.push_str(
+        "\nOptions:\n  -h, --help     Print this help\n  -V, --version  Print the version\n\n\
+         Run 'pve-ha <ROLE> --help' for the options of a role.\n",
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_found_by_either_name() {
+        for r in ROLES {
+            assert_eq!(find_role(OsStr::new(r.name)).map(|x| x.tool), Some(r.tool));
+            assert_eq!(find_role(OsStr::new(r.tool)).map(|x| x.name), Some(r.name));
+        }
+        assert!(find_role(OsStr::new("pve-ha")).is_none());
+    }
+
+    #[test]
+    fn usage_lists_every_role() {
+        let u = usage();
+        for r in ROLES {
+            assert!(u.contains(r.tool), "{u}");
+        }
+    }
+}
