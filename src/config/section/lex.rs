@@ -60,7 +60,8 @@ fn header(line: &str) -> Option<Line<'_>> {
         Some(name) => (first.strip_suffix(':')?, name),
         // One token: the last colon that is not the final character.
         None => {
-            let body = &first[..first.len().checked_sub(1)?];
+            let last = first.chars().next_back()?;
+            let body = &first[..first.len() - last.len_utf8()];
             let colon = body.rfind(':')?;
             (&first[..colon], &first[colon + 1..])
         }
