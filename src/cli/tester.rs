@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use super::output;
+use crate::config::fence;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,7 +50,11 @@ fn fence_report(path: &PathBuf) -> i32 {
     };
     let name = path.to_string_lossy();
     let text = String::from_utf8_lossy(&raw);
-    // TEMP until the fence module lands
-    let _ = (name, text);
-    1
+    if let Ok(parsed) = fence::parse(&name, &text) {
+        for w in &parsed.warnings {
+            output::eprint(&format!("{w}\n"));
+        }
+    }
+    output::print(&fence::conformance_report(&name, &text));
+    0
 }

@@ -94,12 +94,6 @@ word_enum! {
     }
 }
 
-impl Default for NodeState {
-    fn default() -> Self {
-        NodeState::Unknown
-    }
-}
-
 word_enum! {
     /// The mode an LRM reports in `lrm_status` (05 §2).
     pub enum LrmMode ("LRM mode") {
@@ -113,12 +107,6 @@ word_enum! {
         Maintenance => "maintenance",
         /// HA is disarmed.
         Disarm => "disarm",
-    }
-}
-
-impl Default for LrmMode {
-    fn default() -> Self {
-        LrmMode::Active
     }
 }
 
