@@ -55,7 +55,7 @@ macro_rules! word_enum {
 
         impl ::std::str::FromStr for $name {
             type Err = $crate::types::words::UnknownWord;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
+            fn from_str(s: &str) -> Result<Self, $crate::types::words::UnknownWord> {
                 match s {
                     $( $word $(| $alias)* => Ok($name::$variant), )+
                     _ => Err($crate::types::words::UnknownWord {
