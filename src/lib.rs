@@ -3,4 +3,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod crm;
+pub mod env;
+pub mod lrm;
+pub mod sim;
 pub mod types;

@@ -1,0 +1,145 @@
+//! The manager: the master CRM's once-per-round logic (02 §3). It owns the
+//! in-memory service and node status, runs the round in the normative step
+//! order and writes `manager_status`. The per-service handlers live in
+//! `crm::fsm`, node selection in `crm::placement`.
+
+mod round;
+
+use std::collections::BTreeMap;
+
+use crate::config::datacenter::{CrsMode, CrsSettings};
+use crate::config::status::{Disarm, LrmResult, ManagerStatus, NodeRequest, ServiceEntry};
+use crate::crm::node_status::NodeStatus;
+use crate::crm::placement::{CompiledRules, OnlineNodeUsage};
+use crate::env::{Env, EnvResult, ServiceConfig};
+use crate::types::{LrmMode, OrUnknown, Sid};
+
+/// Inputs of one manager round that the service handlers read.
+#[derive(Debug, Clone, Default)]
+pub struct Round {
+    /// The service configuration read at the start of the round; the
+    /// recovery handler updates a recovered service's `node` in it.
+    pub sc: ServiceConfig,
+    /// LRM results of all nodes, by uid.
+    pub lrm_results: BTreeMap<String, LrmResult>,
+    /// LRM mode per node read this round.
+    pub lrm_modes: BTreeMap<String, OrUnknown<LrmMode>>,
+}
+
+/// The master's state. Created when a CRM becomes master, dropped when it
+/// stops being master (all in-memory state is then lost, 02 §2.1).
+#[derive(Debug)]
+pub struct Manager {
+    /// Own node name.
+    pub(crate) nodename: String,
+    /// Node states and last-online times.
+    pub(crate) ns: NodeStatus,
+    /// Service status `ss`, by sid.
+    pub(crate) ss: BTreeMap<Sid, ServiceEntry>,
+    /// Pending node requests (maintenance), persisted.
+    pub(crate) node_request: BTreeMap<String, NodeRequest>,
+    /// Disarm request and progress, persisted.
+    pub(crate) disarm: Option<Disarm>,
+    /// Online node usage of this round.
+    pub(crate) usage: OnlineNodeUsage,
+    /// Compiled placement rules.
+    pub(crate) rules: CompiledRules,
+    /// Scheduler settings of the last refresh.
+    pub(crate) crs: CrsSettings,
+    /// Scheduler mode of the last refresh.
+    pub(crate) crs_mode: OrUnknown<CrsMode>,
+    /// Digests the rules were last compiled from (rules, groups, services).
+    pub(crate) compiled_digests: Option<(String, String, String)>,
+    /// Countdown to the next HA group migration attempt (02 §3.5).
+    pub(crate) group_migration_round: i64,
+    /// Rounds the auto-rebalance threshold has been exceeded (04 §8.3).
+    pub(crate) sustained_imbalance_round: i64,
+    /// Whether the last round found every LRM disarmed (02 §3.10).
+    pub(crate) all_lrms_disarmed: bool,
+    /// Counter making uids unique within this manager.
+    uid_counter: u64,
+}
+
+impl Manager {
+    /// Becomes master (02 §3.1): takes over the on-disk status of the
+    /// previous master. A read error propagates to the CRM iteration.
+    pub fn new(env: &mut dyn Env) -> EnvResult<Self> {
+        let old: ManagerStatus = env.read_manager_status()?;
+        let mut m = Manager {
+            nodename: env.nodename().to_string(),
+            ns: NodeStatus::new(old.node_status),
+            ss: old.service_status,
+            node_request: old.node_request,
+            disarm: old.disarm,
+            usage: OnlineNodeUsage::default(),
+            rules: CompiledRules::default(),
+            crs: CrsSettings::default(),
+            crs_mode: OrUnknown::Known(CrsMode::Basic),
+            compiled_digests: None,
+            group_migration_round: 3,
+            sustained_imbalance_round: 0,
+            all_lrms_disarmed: false,
+            uid_counter: 0,
+        };
+        m.update_crs_scheduler_mode(env, true);
+        Ok(m)
+    }
+
+    /// Whether the last round found the HA stack fully disarmed.
+    pub fn is_fully_disarmed(&self) -> bool {
+        self.all_lrms_disarmed
+    }
+
+    /// A fresh uid (02 §3.15): 22 characters of the base64 alphabet,
+    /// unique per node, time and counter. Never logged.
+    pub(crate) fn new_uid(&mut self, env: &dyn Env) -> String {
+        use sha1::{Digest, Sha1};
+        self.uid_counter += 1;
+        let seed = format!("{}:{}:{}", env.nodename(), env.get_time(), self.uid_counter);
+        let digest = Sha1::digest(seed.as_bytes());
+        base64_22(&digest[..16])
+    }
+
+    /// Refreshes the CRS settings (02 §3.4), logging the initial mode or a
+    /// switch.
+    pub(crate) fn update_crs_scheduler_mode(&mut self, env: &mut dyn Env, first: bool) {
+        let dc = env.get_datacenter_settings();
+        let mode = dc.crs.mode();
+        if first {
+            if mode != OrUnknown::Known(CrsMode::Basic) {
+                env.log(
+                    crate::env::LogLevel::Info,
+                    &format!("using scheduler mode '{mode}'"),
+                );
+            }
+        } else if mode != self.crs_mode {
+            env.log(
+                crate::env::LogLevel::Info,
+                &format!("switching scheduler mode from '{}' to '{mode}'", self.crs_mode),
+            );
+        }
+        self.crs_mode = mode;
+        self.crs = dc.crs;
+    }
+}
+
+/// Unpadded base64 of 16 bytes (22 characters).
+fn base64_22(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(22);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 6 {
+            bits -= 6;
+            out.push(char::from(ALPHABET[((acc >> bits) & 63) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((acc << (6 - bits)) & 63) as usize]));
+    }
+    out
+}

@@ -1,0 +1,283 @@
+//! The `Env` trait: everything the daemons (CRM, manager, LRM) need from the
+//! world, and nothing else (01 §8, 07 §2.1). The state machines call it
+//! synchronously, as upstream's daemons do; the simulator and the real
+//! daemons provide different implementations of the very same interface.
+//!
+//! Invariant: this module only declares the boundary. Implementations live
+//! beside their runtime (`sim` for the simulated cluster; real backends
+//! later), so the state machines never see a file, clock or socket.
+
+use std::collections::BTreeMap;
+
+use crate::config::datacenter::DatacenterConfig;
+use crate::config::groups::GroupsConfig;
+use crate::config::rules::RulesConfig;
+use crate::config::status::{LrmStatus, ManagerStatus};
+use crate::types::{RequestedState, Sid};
+use crate::word_enum;
+
+/// Whole seconds of an environment's clock (virtual in the simulator).
+pub type Time = i64;
+
+word_enum! {
+    /// Log levels the daemons use (01 §3.2, 02 §0).
+    pub enum LogLevel ("log level") {
+        /// Dropped by the simulator's log.
+        Debug => "debug",
+        /// Normal progress.
+        Info => "info",
+        /// Noteworthy.
+        Notice => "notice",
+        /// Upstream uses both spellings; both print as `warn`.
+        Warning => "warning",
+        /// See `Warning`.
+        Warn => "warn",
+        /// Errors.
+        Err => "err",
+        /// Notification mails (the simulator logs them).
+        Email => "email",
+    }
+}
+
+/// An error raised by an environment operation or a daemon step. The text
+/// is upstream's message (without trailing newline); where it reaches the
+/// log it is printed verbatim, so it must stay byte-exact.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EnvError(pub String);
+
+impl EnvError {
+    /// An error with this message.
+    pub fn new(msg: impl Into<String>) -> Self {
+        EnvError(msg.into())
+    }
+}
+
+/// Result of an environment operation.
+pub type EnvResult<T> = Result<T, EnvError>;
+
+/// An open watchdog connection (opaque to the daemons).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchdogHandle(pub String);
+
+/// One HA resource as the daemons read it: the checked view of the
+/// resource configuration with defaults applied and the guest's current
+/// node (06 §3.3; the simulator's `service_config`, 01 §2.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConf {
+    /// Node the guest's configuration lives on (empty if unknown).
+    pub node: String,
+    /// Requested state (`enabled` already normalised to `started`).
+    pub state: RequestedState,
+    /// Move back to the preferred node when it returns (default on).
+    pub failback: bool,
+    /// LRM start retries (default 1).
+    pub max_restart: i64,
+    /// CRM relocations after failed starts (default 1).
+    pub max_relocate: i64,
+    /// Deprecated HA group.
+    pub group: Option<String>,
+    /// Free text.
+    pub comment: Option<String>,
+}
+
+/// The service configuration, by sid.
+pub type ServiceConfig = BTreeMap<Sid, ServiceConf>;
+
+/// A change to one resource's configuration (`update_service_config`):
+/// properties to set (by their file key, values as text) and keys to
+/// delete.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceConfigChange {
+    /// Key → new value.
+    pub set: BTreeMap<String, String>,
+    /// Keys to remove.
+    pub delete: Vec<String>,
+}
+
+/// Which statistics source the scheduler asks for (04 §4.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsKind {
+    /// No usage numbers.
+    Basic,
+    /// Configured limits (`maxcpu`, `maxmem`).
+    Static,
+    /// Measured load (`cpu`, `mem`) on top of the limits.
+    Dynamic,
+}
+
+/// Usage numbers of one guest; absent values stay absent.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Usage {
+    /// Configured CPUs.
+    pub maxcpu: Option<f64>,
+    /// Configured memory (bytes).
+    pub maxmem: Option<f64>,
+    /// Measured CPU load.
+    pub cpu: Option<f64>,
+    /// Measured memory (bytes).
+    pub mem: Option<f64>,
+}
+
+/// One guest as the statistics see it (HA-managed or not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceStats {
+    /// Node the guest is configured on.
+    pub node: String,
+    /// Configured state word.
+    pub state: String,
+    /// Whether the guest counts as running.
+    pub running: bool,
+    /// Usage numbers for the requested kind.
+    pub usage: Usage,
+}
+
+/// Capacity (and, for dynamic stats, load) of one node.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct NodeStats {
+    /// CPUs.
+    pub maxcpu: Option<f64>,
+    /// Memory (bytes).
+    pub maxmem: Option<f64>,
+    /// Current CPU load.
+    pub cpu: f64,
+    /// Current memory use (bytes).
+    pub mem: f64,
+}
+
+/// A fencing notification (02 §6.2): the two texts plus the on-disk
+/// manager status read when it was sent, from which the template data are
+/// built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FenceNotification {
+    /// `FENCE` or `SUCCEED`.
+    pub prefix: String,
+    /// `Try to fence node '<node>'` or the acknowledgement text.
+    pub status: String,
+    /// The node being fenced.
+    pub failed_node: String,
+    /// The on-disk manager status at sending time.
+    pub manager_status: ManagerStatus,
+}
+
+/// Everything a daemon needs from the world. One instance per daemon
+/// (each CRM and each LRM has its own); in the simulator each carries its
+/// own virtual clock.
+///
+/// Methods are grouped as in 01 §8. Errors carry upstream's message text.
+pub trait Env {
+    // --- identity and time (01 §8.1) ---
+
+    /// The node this environment belongs to.
+    fn nodename(&self) -> &str;
+    /// Current time of this environment.
+    fn get_time(&self) -> Time;
+    /// Waits `secs` seconds (simulator: only accounted, the clock stays).
+    fn sleep(&mut self, secs: i64);
+    /// Waits until `t` (simulator: only accounted).
+    fn sleep_until(&mut self, t: Time);
+    /// Called first in every daemon iteration.
+    fn loop_start_hook(&mut self) -> EnvResult<()>;
+    /// Called last in every daemon iteration.
+    fn loop_end_hook(&mut self) -> EnvResult<()>;
+    /// Clean-up in a freshly started worker.
+    fn after_fork(&mut self);
+    /// Parallel LRM workers; 0 runs resource commands inline.
+    fn get_max_workers(&self) -> usize;
+
+    // --- logging and notifications (01 §8.2) ---
+
+    /// Logs one message (a trailing newline is removed by the sink).
+    fn log(&mut self, level: LogLevel, msg: &str);
+    /// Sends a fencing notification.
+    fn send_notification(&mut self, notification: &FenceNotification);
+
+    // --- membership, quorum, cluster health (01 §8.3) ---
+
+    /// Every cluster member with its online flag, and whether the cluster
+    /// is quorate.
+    fn get_node_info(&mut self) -> EnvResult<(BTreeMap<String, bool>, bool)>;
+    /// Whether this node is a member of a quorate partition.
+    fn quorate(&mut self) -> bool;
+    /// Whether the cluster file system view could be refreshed.
+    fn cluster_state_update(&mut self) -> bool;
+    /// `(shutdown, reboot)` for this node.
+    fn is_node_shutdown(&mut self) -> (bool, bool);
+    /// The pve-manager version a node reports.
+    fn get_node_version(&mut self, node: &str) -> Option<String>;
+
+    // --- locks and watchdog (01 §8.4) ---
+
+    /// Acquires or renews the manager lock.
+    fn get_ha_manager_lock(&mut self) -> bool;
+    /// Releases the manager lock.
+    fn release_ha_manager_lock(&mut self) -> bool;
+    /// Acquires or renews the agent lock of `node` (default: own node).
+    fn get_ha_agent_lock(&mut self, node: Option<&str>) -> bool;
+    /// Releases the own agent lock.
+    fn release_ha_agent_lock(&mut self) -> bool;
+    /// Opens a watchdog connection.
+    fn watchdog_open(&mut self) -> EnvResult<WatchdogHandle>;
+    /// Feeds the watchdog.
+    fn watchdog_update(&mut self, handle: &WatchdogHandle) -> EnvResult<()>;
+    /// Closes the watchdog connection cleanly (disarms it).
+    fn watchdog_close(&mut self, handle: &WatchdogHandle) -> EnvResult<()>;
+
+    // --- shared state (01 §8.5) ---
+
+    /// The manager status (`{}` when absent).
+    fn read_manager_status(&mut self) -> EnvResult<ManagerStatus>;
+    /// Replaces the manager status.
+    fn write_manager_status(&mut self, status: &ManagerStatus) -> EnvResult<()>;
+    /// The LRM status of `node` (default: own node).
+    fn read_lrm_status(&mut self, node: Option<&str>) -> EnvResult<LrmStatus>;
+    /// Replaces the own node's LRM status.
+    fn write_lrm_status(&mut self, status: &LrmStatus) -> EnvResult<()>;
+    /// The service configuration and, in the real environment, its digest.
+    fn read_service_config(&mut self) -> EnvResult<(ServiceConfig, Option<String>)>;
+    /// Applies property changes to resources, in sid order.
+    fn update_service_config(&mut self, changes: &BTreeMap<Sid, ServiceConfigChange>)
+        -> EnvResult<()>;
+    /// Moves a guest's configuration from `current` to `new` (recovery).
+    fn steal_service(&mut self, sid: &Sid, current: &str, new: &str) -> EnvResult<()>;
+    /// The rules configuration (with digest).
+    fn read_rules_config(&mut self) -> EnvResult<RulesConfig>;
+    /// Writes the rules configuration.
+    fn write_rules_config(&mut self, rules: &RulesConfig) -> EnvResult<()>;
+    /// The (deprecated) groups configuration (with digest).
+    fn read_group_config(&mut self) -> EnvResult<GroupsConfig>;
+    /// Deletes the groups configuration.
+    fn delete_group_config(&mut self) -> EnvResult<()>;
+    /// Appends one command line to the CRM command queue.
+    fn queue_crm_commands(&mut self, cmd: &str) -> EnvResult<()>;
+    /// Whether the CRM command queue is non-empty.
+    fn any_pending_crm_command(&mut self) -> EnvResult<bool>;
+    /// Takes the whole CRM command queue, leaving it empty.
+    fn read_crm_commands(&mut self) -> EnvResult<String>;
+    /// The datacenter-wide HA settings (re-read on every call).
+    fn get_datacenter_settings(&mut self) -> DatacenterConfig;
+
+    // --- statistics for the scheduler (01 §8.6) ---
+
+    /// Every guest with its usage numbers of the given kind.
+    fn get_service_stats(&mut self, kind: StatsKind) -> EnvResult<BTreeMap<Sid, ServiceStats>>;
+    /// Node capacities.
+    fn get_static_node_stats(&mut self) -> EnvResult<BTreeMap<String, NodeStats>>;
+    /// Node capacities and current load.
+    fn get_dynamic_node_stats(&mut self) -> EnvResult<BTreeMap<String, NodeStats>>;
+
+    // --- resource plugins (05 §12) ---
+
+    /// Whether a resource plugin is registered for this type.
+    fn has_resource_type(&self, ty: &str) -> bool;
+    /// Whether the guest runs on this node.
+    fn resource_check_running(&mut self, sid: &Sid) -> EnvResult<bool>;
+    /// Starts the guest on this node.
+    fn resource_start(&mut self, sid: &Sid) -> EnvResult<()>;
+    /// Stops the guest on this node (`timeout` as given by the command).
+    fn resource_shutdown(&mut self, sid: &Sid, timeout: Option<&str>) -> EnvResult<()>;
+    /// Moves the guest to `target`, live if `online`; true when it left.
+    fn resource_migrate(&mut self, sid: &Sid, target: &str, online: bool) -> EnvResult<bool>;
+    /// Removes the first of `locks` the guest holds; returns its name.
+    fn resource_remove_locks(&mut self, sid: &Sid, locks: &[&str]) -> EnvResult<Option<String>>;
+}

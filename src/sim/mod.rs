@@ -1,0 +1,1 @@
+//! The simulated cluster and the regression tester (01). SCAFFOLD.
