@@ -1,7 +1,30 @@
 //! The local resource manager (05). SCAFFOLD — fixes the API the drivers
 //! (simulator, real daemon) call while the state machine is written.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crate::env::{Env, EnvResult, LogLevel};
+
+/// State shared by every LRM instance of one process (05 §2.1, 01 §6.13):
+/// the "status written at startup" flag. The driver creates one per
+/// process (per simulation run) and hands it to every `Lrm::new`.
+#[derive(Debug, Clone, Default)]
+pub struct LrmShared {
+    startup_status_written: Arc<AtomicBool>,
+}
+
+impl LrmShared {
+    /// Whether some LRM already wrote its startup status.
+    pub fn startup_status_written(&self) -> bool {
+        self.startup_status_written.load(Ordering::SeqCst)
+    }
+
+    /// Records that the startup status was written.
+    pub fn set_startup_status_written(&self) {
+        self.startup_status_written.store(true, Ordering::SeqCst);
+    }
+}
 
 /// One node's LRM.
 #[derive(Debug)]
@@ -11,7 +34,7 @@ pub struct Lrm {
 
 impl Lrm {
     /// Creates the daemon; logs `status change startup => wait_for_agent_lock`.
-    pub fn new(env: &mut dyn Env) -> Self {
+    pub fn new(env: &mut dyn Env, _shared: &LrmShared) -> Self {
         env.log(LogLevel::Info, "status change startup => wait_for_agent_lock");
         Lrm {
             shutdown_request: false,
