@@ -31,6 +31,13 @@ pub struct CompiledRules {
     pub negative: BTreeMap<Sid, BTreeSet<Sid>>,
 }
 
+impl CompiledRules {
+    /// Compiles the enabled rules for this node list (04 §6.5).
+    pub fn compile(_rules: &crate::config::rules::RulesConfig, _nodes: &[String]) -> Self {
+        CompiledRules::default()
+    }
+}
+
 /// Load per online node, rebuilt every round (04 §4.1).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OnlineNodeUsage {
