@@ -36,6 +36,11 @@ word_enum! {
         Err => "err",
         /// Notification mails (the simulator logs them).
         Email => "email",
+        /// Upstream's malformed level for one LRM line (05 §7.2: LF, TAB,
+        /// four spaces, `info`). The simulator prints it byte for byte,
+        /// which yields an empty line and an indented one; real logs treat
+        /// it as `info`.
+        MalformedInfo => "\n\t    info",
     }
 }
 

@@ -56,6 +56,7 @@ pub(super) fn plan(
     let queue_stop_jobs = shutdown && !maintenance;
 
     let kind = if reboot { "reboot" } else { "shutdown" };
+    let mut level = LogLevel::Info;
     let (mode, line) = if shutdown {
         if in_maintenance && maintenance {
             (
@@ -85,10 +86,9 @@ pub(super) fn plan(
             )
         }
     } else if in_maintenance {
-        // Upstream logs this with a malformed level string (LF, TAB, four
-        // spaces, `info`; 05 §7.2). `LogLevel` has no such value, so it is
-        // logged as `info`, which is also what the real daemon should do;
-        // no scenario covers it.
+        // Upstream logs this with a malformed level string (05 §7.2); the
+        // simulator reproduces its bytes, real logs print it as `info`.
+        level = LogLevel::MalformedInfo;
         (
             None,
             "Restarting LRM in maintenance mode may be delayed until all services are moved"
@@ -100,7 +100,7 @@ pub(super) fn plan(
             "restart LRM, freeze all services".to_string(),
         )
     };
-    messages.push((LogLevel::Info, line));
+    messages.push((level, line));
     ShutdownPlan {
         messages,
         queue_stop_jobs,
@@ -266,7 +266,7 @@ mod tests {
         let p = plan(false, false, &known(ShutdownPolicy::Conditional), true);
         assert_eq!(
             lines(&p),
-            ["info Restarting LRM in maintenance mode may be delayed until all services are moved"]
+            ["\n\t    info Restarting LRM in maintenance mode may be delayed until all services are moved"]
         );
         assert_eq!((p.mode, p.queue_stop_jobs), (None, false));
     }
