@@ -1,22 +1,45 @@
-//! The tester role (`pve-ha-tester`): upstream's regression checks. For now
-//! the fence-config report (06 §6.6); scenario runs come with the simulator.
+//! The tester role (`pve-ha-tester`): upstream's regression checks. Runs
+//! one scenario directory like upstream's pve-ha-tester (01 §9.1), a whole
+//! suite of them in parallel, or prints the fence-config report (06 §6.6).
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::{ArgGroup, Parser};
 
 use super::output;
 use crate::config::fence;
+use crate::sim::tester::{self, Verdict};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "pve-ha-tester",
     version,
     about = "Run upstream-compatible HA regression checks",
-    arg_required_else_help = true
+    arg_required_else_help = true,
+    group(ArgGroup::new("mode").required(true).args(["dir", "suite", "fence_config"]))
 )]
 struct Args {
+    /// Run the scenario in DIR: write DIR/status/ (the log to
+    /// DIR/status/log and stdout) and compare the log with
+    /// DIR/log.expect; exit 0 only on an exact match.
+    #[arg(value_name = "DIR")]
+    dir: Option<PathBuf>,
+
+    /// Write the status directory here instead of DIR/status (it is
+    /// cleared first), so read-only scenario data can be run in place.
+    #[arg(long, value_name = "S", requires = "dir")]
+    status_dir: Option<PathBuf>,
+
+    /// Run every test-* scenario under DIR, each in a fresh temporary
+    /// copy, in parallel; print the failing ones and a summary.
+    #[arg(long, value_name = "DIR")]
+    suite: Option<PathBuf>,
+
+    /// Parallel scenario runs for --suite (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N", requires = "suite")]
+    jobs: Option<usize>,
+
     /// Print the fence-device report of FILE (which nodes get which agent
     /// command on each try), as upstream's fence config test does.
     #[arg(long, value_name = "FILE")]
@@ -32,10 +55,75 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             return e.exit_code();
         }
     };
-    match args.fence_config {
-        Some(path) => fence_report(&path),
-        None => 0,
+    if let Some(path) = &args.fence_config {
+        return fence_report(path);
     }
+    if let Some(dir) = &args.suite {
+        let jobs = args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        return suite(dir, jobs);
+    }
+    match &args.dir {
+        Some(dir) => {
+            let status = args.status_dir.clone().unwrap_or_else(|| dir.join("status"));
+            single(dir, &status)
+        }
+        None => super::dispatch::EXIT_USAGE,
+    }
+}
+
+/// Runs one scenario, echoing its log, and compares it with log.expect.
+fn single(dir: &Path, status: &Path) -> i32 {
+    let result = match tester::run_with_status_dir(dir, status, true) {
+        Ok(r) => r,
+        Err(e) => {
+            output::error(e);
+            return 1;
+        }
+    };
+    let expect_path = dir.join("log.expect");
+    let expected = match std::fs::read(&expect_path) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            output::error(format!("unable to read '{}': {e}", expect_path.display()));
+            return 1;
+        }
+    };
+    match tester::compare(&expected, &result.log) {
+        Verdict::Pass => 0,
+        Verdict::Mismatch { diff, .. } => {
+            output::print(&diff);
+            output::error(format!(
+                "log differs from '{}' (see '{}')",
+                expect_path.display(),
+                status.join("log").display()
+            ));
+            1
+        }
+        other => {
+            output::error(other.summary());
+            1
+        }
+    }
+}
+
+/// Runs a suite and prints each failure and the totals.
+fn suite(dir: &Path, jobs: usize) -> i32 {
+    let report = match tester::run_suite(dir, jobs) {
+        Ok(r) => r,
+        Err(e) => {
+            output::error(format!("unable to read '{}': {e}", dir.display()));
+            return 1;
+        }
+    };
+    for (name, v) in &report.results {
+        if !v.passed() {
+            output::print(&format!("FAILED {name}: {}\n", v.summary()));
+        }
+    }
+    output::print(&format!("{} passed, {} failed\n", report.passed(), report.failed()));
+    i32::from(report.failed() > 0)
 }
 
 /// Prints the §6.6 report for one fence config; the file name in messages

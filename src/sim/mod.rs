@@ -1,1 +1,35 @@
-//! The simulated cluster and the regression tester (01). SCAFFOLD.
+//! The simulated cluster and the regression tester (01).
+//!
+//! * [`scenario`] loads a scenario directory (01 §2);
+//! * [`hardware`] holds all shared simulated state (01 §6), with
+//!   [`stats`] for the scheduler's usage numbers;
+//! * [`env`] is the per-daemon simulated [`Env`](crate::env::Env) with its
+//!   own clock, and [`resources`] the simulated `vm`/`ct`/`fa` plugins (01 §7);
+//! * [`cluster`] keeps every node's environments and daemon instances,
+//!   [`commands`] applies the `cmdlist` language to them (01 §4);
+//! * [`run_loop`] drives everything in virtual time (01 §5);
+//! * [`log`] formats the compared log (01 §3), [`diff`] prints mismatches;
+//! * [`tester`] runs one scenario or a whole suite (01 §9).
+//!
+//! Invariant: nothing here depends on wall-clock time, process ids or
+//! randomness for anything that reaches the log. File access is confined
+//! to [`scenario`] (reading inputs) and [`tester`] (status directory).
+
+pub mod cluster;
+pub mod commands;
+pub mod diff;
+pub mod env;
+pub mod hardware;
+pub mod log;
+pub mod perl;
+pub mod resources;
+pub mod run_loop;
+pub mod scenario;
+pub mod stats;
+pub mod tester;
+
+pub use env::SimEnv;
+pub use hardware::{Hardware, SharedHardware};
+pub use run_loop::{Outcome, Simulation};
+pub use scenario::{Scenario, ScenarioError};
+pub use tester::{check_dir, run_suite, Verdict};

@@ -1,0 +1,959 @@
+//! All shared state of the simulated cluster (01 §6): node power, network,
+//! versions and cfs health, quorum, cluster locks, watchdogs, the service
+//! configuration with the simulator's defaults (01 §2.5), per-node run
+//! states, the shared status files, statistics, the CRM command queue, the
+//! `fa` failure counters, the hardware clock and the log.
+//!
+//! Everything is in memory (01 §1 allows it): what a read returns after
+//! which write is the same as with upstream's status files. The type is
+//! `Send` so that a real-time driver can later put it behind a mutex; the
+//! tester shares it through [`SharedHardware`].
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::rc::Rc;
+
+use serde_json::{json, Map, Value};
+
+use super::log::LogSink;
+use super::perl;
+use super::scenario::Scenario;
+use crate::config::datacenter::DatacenterConfig;
+use crate::config::groups::{GroupsConfig, GroupsFormat};
+use crate::config::rules::{RulesConfig, RulesFormat};
+use crate::config::status::{LrmStatus, ManagerStatus};
+use crate::env::{
+    EnvError, EnvResult, ServiceConf, ServiceConfig, ServiceConfigChange, Time, Usage,
+};
+use crate::types::text::split_list;
+use crate::types::{RequestedState, Sid};
+use crate::word_enum;
+
+/// The tester's handle on the hardware: one thread, shared by the run
+/// loop and every daemon environment.
+pub type SharedHardware = Rc<RefCell<Hardware>>;
+
+/// Lock lifetime: a lock strictly older than this is expired (01 §6.2).
+pub const LOCK_LIFETIME: Time = 120;
+/// Watchdog timeout: an update strictly older than this expires (01 §6.3).
+pub const WATCHDOG_TIMEOUT: Time = 60;
+/// Version a node reports when `hardware_status` names none (01 §6.5).
+pub const DEFAULT_NODE_VERSION: &str = "9.0.0~2";
+/// Error text of every shared-state access on a node whose cfs is not
+/// read-write (01 §6.4).
+pub const CFS_ERROR: &str = "cfs connection refused - not mounted?";
+
+word_enum! {
+    /// A pending node shutdown (`hardware_status.<node>.shutdown`, 01 §6.7).
+    pub enum ShutdownKind ("shutdown kind") {
+        /// `reboot <node>`: power-cycle once the CRM exits.
+        Reboot => "reboot",
+        /// `shutdown <node>`: power off once the CRM exits.
+        Shutdown => "shutdown",
+    }
+}
+
+/// One node's simulated hardware (01 §2.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeHardware {
+    /// Powered on.
+    pub power: bool,
+    /// Reachable by the cluster.
+    pub network: bool,
+    /// CPU count, if configured.
+    pub maxcpu: Option<f64>,
+    /// Memory in bytes, if configured.
+    pub maxmem: Option<f64>,
+    /// `pve-manager-version`, if configured.
+    pub version: Option<String>,
+    /// Pending shutdown or reboot.
+    pub shutdown: Option<ShutdownKind>,
+    /// `cfs.rw`: shared HA state is readable and writable.
+    pub cfs_rw: bool,
+    /// `cfs.update`: the cluster state could be refreshed.
+    pub cfs_update: bool,
+}
+
+impl NodeHardware {
+    /// A node that is off, with healthy cfs and nothing configured.
+    pub fn off() -> Self {
+        NodeHardware {
+            power: false,
+            network: false,
+            maxcpu: None,
+            maxmem: None,
+            version: None,
+            shutdown: None,
+            cfs_rw: true,
+            cfs_update: true,
+        }
+    }
+
+    /// Powered and networked (01 §6.1).
+    pub fn online(&self) -> bool {
+        self.power && self.network
+    }
+}
+
+/// A cluster lock (01 §6.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockEntry {
+    /// Owner node.
+    pub node: String,
+    /// Acquire or last renewal time (the caller's environment clock).
+    pub time: Time,
+}
+
+/// What an acquisition attempt did (01 §6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockOutcome {
+    /// New lock, or takeover of an expired one: logged as `got lock`.
+    Acquired,
+    /// The caller's own valid lock: silent renewal.
+    Renewed,
+    /// Held by another node and still valid.
+    Denied,
+}
+
+/// An open watchdog (01 §6.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchdogEntry {
+    /// Node it belongs to.
+    pub node: String,
+    /// Hardware time of the last update (or the open).
+    pub update_time: Time,
+}
+
+/// One service as stored: key → text value, as the JSON file would hold it
+/// (numbers as their text). Defaults are applied when reading (01 §2.5).
+pub type RawService = BTreeMap<String, String>;
+
+/// The whole simulated cluster state.
+#[derive(Debug)]
+pub struct Hardware {
+    /// Hardware clock `H` (01 §5.1).
+    pub(super) time: Time,
+    pub(super) nodes: BTreeMap<String, NodeHardware>,
+    pub(super) services: BTreeMap<String, RawService>,
+    /// The checked view of `services`, rebuilt on every change: the
+    /// "current service config" of 01 §6.11 and what every read returns.
+    pub(super) checked: EnvResult<ServiceConfig>,
+    /// node → sid → running (`service_status_<node>`, 01 §7.1).
+    pub(super) run_state: BTreeMap<String, BTreeMap<String, bool>>,
+    pub(super) manager_status: Option<ManagerStatus>,
+    pub(super) lrm_status: BTreeMap<String, LrmStatus>,
+    pub(super) rules: Option<(String, RulesConfig)>,
+    pub(super) groups: Option<(String, GroupsConfig)>,
+    pub(super) datacenter_text: Option<String>,
+    pub(super) datacenter: DatacenterConfig,
+    pub(super) fence_text: Option<String>,
+    pub(super) static_stats: BTreeMap<String, Usage>,
+    pub(super) dynamic_stats: BTreeMap<String, Usage>,
+    pub(super) crm_commands: String,
+    pub(super) locks: BTreeMap<String, LockEntry>,
+    pub(super) watchdogs: BTreeMap<String, WatchdogEntry>,
+    watchdog_counter: u64,
+    /// `fa` start failures so far, per sid, shared by all nodes (01 §6.13).
+    pub(super) fa_start_tries: BTreeMap<String, u32>,
+    /// `fa` migrate failures so far, per sid.
+    pub(super) fa_migrate_tries: BTreeMap<String, u32>,
+    log: LogSink,
+    /// Whether the harness's stderr warnings (01 §4.6 `unlock`) are printed.
+    pub(super) echo_stderr: bool,
+}
+
+/// The simulator's sid rule (01 §2.5 step 2): `vm|ct|fa` and digits.
+fn is_sim_sid(sid: &str) -> bool {
+    match sid.split_once(':') {
+        Some(("vm" | "ct" | "fa", name)) => !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+/// The checked view of a raw service map (01 §2.5): node required, sid
+/// shape, `state` default `disabled` (`enabled` ⇒ `started`), numeric
+/// defaults 1.
+pub fn check_services(raw: &BTreeMap<String, RawService>) -> EnvResult<ServiceConfig> {
+    let mut out = ServiceConfig::new();
+    for (sid, d) in raw {
+        let node = match d.get("node") {
+            Some(n) if perl::truthy(n) => n.clone(),
+            _ => return Err(EnvError::new(format!("service '{sid}' without assigned node!"))),
+        };
+        if !is_sim_sid(sid) {
+            return Err(EnvError::new("implement me"));
+        }
+        let parsed: Sid = sid.parse().map_err(|_| EnvError::new("implement me"))?;
+        let state = match d.get("state").map(String::as_str) {
+            None | Some("") => RequestedState::Disabled,
+            Some(w) => w
+                .parse()
+                .map_err(|_| EnvError::new(format!("service '{sid}' has unknown state '{w}'")))?,
+        };
+        out.insert(
+            parsed,
+            ServiceConf {
+                node,
+                state,
+                failback: d.get("failback").is_none_or(|v| perl::truthy(v)),
+                max_restart: d.get("max_restart").map_or(1, |v| perl::integer(v)),
+                max_relocate: d.get("max_relocate").map_or(1, |v| perl::integer(v)),
+                group: d.get("group").cloned(),
+                comment: d.get("comment").cloned(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+impl Hardware {
+    /// The hardware of a loaded scenario (01 §2.3), clock 0, empty log.
+    pub fn new(s: &Scenario) -> Self {
+        let rules = s
+            .rules_config
+            .as_ref()
+            .map(|t| (t.clone(), RulesFormat.parse("rules_config", t.as_bytes()).value));
+        let groups = s
+            .groups
+            .as_ref()
+            .map(|t| (t.clone(), GroupsFormat.parse("groups", t.as_bytes()).value));
+        let mut run_state: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+        for node in s.nodes.keys() {
+            run_state.insert(node.clone(), s.service_status.get(node).cloned().unwrap_or_default());
+        }
+        Hardware {
+            time: 0,
+            nodes: s.nodes.clone(),
+            checked: check_services(&s.services),
+            services: s.services.clone(),
+            run_state,
+            manager_status: s.manager_status.clone(),
+            lrm_status: BTreeMap::new(),
+            rules,
+            groups,
+            datacenter_text: s.datacenter_text.clone(),
+            datacenter: s.datacenter.clone(),
+            fence_text: s.fence.clone(),
+            static_stats: s.static_stats.clone(),
+            dynamic_stats: s.dynamic_stats.clone(),
+            crm_commands: String::new(),
+            locks: BTreeMap::new(),
+            watchdogs: BTreeMap::new(),
+            watchdog_counter: 0,
+            fa_start_tries: BTreeMap::new(),
+            fa_migrate_tries: BTreeMap::new(),
+            log: LogSink::new(),
+            echo_stderr: false,
+        }
+    }
+
+    /// Wraps the hardware for the single-threaded tester.
+    pub fn shared(self) -> SharedHardware {
+        Rc::new(RefCell::new(self))
+    }
+
+    // --- clock and log ---
+
+    /// The hardware clock `H`.
+    pub fn time(&self) -> Time {
+        self.time
+    }
+
+    /// Sets the hardware clock (the run loop's business, 01 §5.2).
+    pub fn set_time(&mut self, t: Time) {
+        self.time = t;
+    }
+
+    /// Logs one line with an explicit level word, time and id.
+    pub fn log_line(&mut self, level: &str, time: Time, id: &str, msg: &str) {
+        self.log.line(level, time, id, msg);
+    }
+
+    /// Logs a harness line at the hardware clock. Harness levels are not
+    /// truncated (01 §3.2).
+    pub fn log(&mut self, level: &str, id: &str, msg: &str) {
+        let t = self.time;
+        self.log.line(level, t, id, msg);
+    }
+
+    /// The log sink (to add echo writers or read the text).
+    pub fn log_sink(&mut self) -> &mut LogSink {
+        &mut self.log
+    }
+
+    /// Everything logged so far.
+    pub fn log_text(&self) -> &str {
+        self.log.text()
+    }
+
+    /// Whether harness warnings meant for stderr are printed there.
+    pub fn set_echo_stderr(&mut self, on: bool) {
+        self.echo_stderr = on;
+    }
+
+    /// A warning upstream prints on stderr (never in the log).
+    pub(super) fn stderr_warning(&self, msg: &str) {
+        if self.echo_stderr {
+            let _ = writeln!(std::io::stderr(), "{msg}");
+        }
+    }
+
+    // --- nodes, membership, quorum (01 §6.1) ---
+
+    /// The node names, sorted.
+    pub fn node_names(&self) -> Vec<String> {
+        self.nodes.keys().cloned().collect()
+    }
+
+    /// One node's hardware.
+    pub fn node(&self, node: &str) -> Option<&NodeHardware> {
+        self.nodes.get(node)
+    }
+
+    /// One node's hardware, for commands.
+    pub fn node_mut(&mut self, node: &str) -> Option<&mut NodeHardware> {
+        self.nodes.get_mut(node)
+    }
+
+    /// Whether more than half of the nodes are online.
+    pub fn cluster_quorate(&self) -> bool {
+        let online = self.nodes.values().filter(|n| n.online()).count();
+        online > self.nodes.len() / 2
+    }
+
+    /// Every node with its online flag (all offline without quorum), and
+    /// the quorum flag.
+    pub fn node_info(&self) -> (BTreeMap<String, bool>, bool) {
+        let quorate = self.cluster_quorate();
+        let map = self
+            .nodes
+            .iter()
+            .map(|(name, n)| (name.clone(), quorate && n.online()))
+            .collect();
+        (map, quorate)
+    }
+
+    /// Whether `node` is a member of a quorate partition.
+    pub fn quorate(&self, node: &str) -> bool {
+        self.cluster_quorate() && self.nodes.get(node).is_some_and(NodeHardware::online)
+    }
+
+    // --- locks (01 §6.2) ---
+
+    /// Acquires or renews `name` for `owner` at `now`. The caller checks
+    /// quorum first and logs `got lock` on [`LockOutcome::Acquired`].
+    pub fn acquire_lock(&mut self, name: &str, owner: &str, now: Time) -> LockOutcome {
+        match self.locks.get_mut(name) {
+            Some(l) if now - l.time <= LOCK_LIFETIME => {
+                if l.node == owner {
+                    l.time = now;
+                    LockOutcome::Renewed
+                } else {
+                    LockOutcome::Denied
+                }
+            }
+            Some(l) => {
+                l.node = owner.to_string();
+                l.time = now;
+                LockOutcome::Acquired
+            }
+            None => {
+                self.locks.insert(
+                    name.to_string(),
+                    LockEntry {
+                        node: owner.to_string(),
+                        time: now,
+                    },
+                );
+                LockOutcome::Acquired
+            }
+        }
+    }
+
+    /// Releases `name` for `owner` (quorum checked by the caller): an
+    /// expired lock counts as released but stays in place.
+    pub fn release_lock(&mut self, name: &str, owner: &str, now: Time) -> bool {
+        match self.locks.get(name) {
+            None => false,
+            Some(l) if now - l.time > LOCK_LIFETIME => true,
+            Some(l) if l.node == owner => {
+                self.locks.remove(name);
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    /// The current locks.
+    pub fn locks(&self) -> &BTreeMap<String, LockEntry> {
+        &self.locks
+    }
+
+    // --- watchdogs (01 §6.3), timed by the hardware clock ---
+
+    /// Opens a watchdog for `node`; handles are unique per run.
+    pub fn watchdog_open(&mut self, node: &str) -> String {
+        self.watchdog_counter += 1;
+        let handle = format!("WD:{node}:{}", self.watchdog_counter);
+        self.watchdogs.insert(
+            handle.clone(),
+            WatchdogEntry {
+                node: node.to_string(),
+                update_time: self.time,
+            },
+        );
+        handle
+    }
+
+    fn live_watchdog(&mut self, handle: &str) -> EnvResult<&mut WatchdogEntry> {
+        let now = self.time;
+        let wd = self
+            .watchdogs
+            .get_mut(handle)
+            .ok_or_else(|| EnvError::new(format!("no such watchdog handle '{handle}'")))?;
+        if now - wd.update_time > WATCHDOG_TIMEOUT {
+            return Err(EnvError::new("watchdog expired"));
+        }
+        Ok(wd)
+    }
+
+    /// Feeds a watchdog.
+    pub fn watchdog_update(&mut self, handle: &str) -> EnvResult<()> {
+        let now = self.time;
+        self.live_watchdog(handle)?.update_time = now;
+        Ok(())
+    }
+
+    /// Closes (disarms) a watchdog.
+    pub fn watchdog_close(&mut self, handle: &str) -> EnvResult<()> {
+        self.live_watchdog(handle)?;
+        self.watchdogs.remove(handle);
+        Ok(())
+    }
+
+    /// The run loop's check for `node`: deletes its expired watchdogs and
+    /// tells whether there was one (the node must then be powered off).
+    pub fn watchdog_check(&mut self, node: &str) -> bool {
+        let now = self.time;
+        let before = self.watchdogs.len();
+        self.watchdogs
+            .retain(|_, wd| !(wd.node == node && now - wd.update_time > WATCHDOG_TIMEOUT));
+        self.watchdogs.len() != before
+    }
+
+    /// Removes every watchdog of `node` (power off).
+    pub fn watchdog_reset(&mut self, node: &str) {
+        self.watchdogs.retain(|_, wd| wd.node != node);
+    }
+
+    /// The open watchdogs.
+    pub fn watchdogs(&self) -> &BTreeMap<String, WatchdogEntry> {
+        &self.watchdogs
+    }
+
+    // --- service configuration (01 §2.5, §6.5) ---
+
+    /// The checked service configuration (01 §2.5).
+    pub fn service_config(&self) -> EnvResult<ServiceConfig> {
+        self.checked.clone()
+    }
+
+    /// The stored (raw) services.
+    pub fn raw_services(&self) -> &BTreeMap<String, RawService> {
+        &self.services
+    }
+
+    /// One stored service.
+    pub fn raw_service(&self, sid: &str) -> Option<&RawService> {
+        self.services.get(sid)
+    }
+
+    /// Changes the stored services and refreshes the checked view (every
+    /// write refreshes the statistics' cache too, 01 §6.11).
+    pub fn edit_services<R>(&mut self, f: impl FnOnce(&mut BTreeMap<String, RawService>) -> R) -> R {
+        let r = f(&mut self.services);
+        self.checked = check_services(&self.services);
+        r
+    }
+
+    /// Sets `key` of an existing service; `no such service` otherwise.
+    pub fn set_service_key(&mut self, sid: &str, key: &str, value: &str) -> EnvResult<()> {
+        self.edit_services(|s| match s.get_mut(sid) {
+            Some(d) => {
+                d.insert(key.to_string(), value.to_string());
+                Ok(())
+            }
+            None => Err(EnvError::new(format!("no such service '{sid}'"))),
+        })
+    }
+
+    /// `update_service_config` (01 §6.5): per sid in order, set then
+    /// delete keys; an unknown sid fails.
+    pub fn update_service_config(&mut self, changes: &BTreeMap<Sid, ServiceConfigChange>) -> EnvResult<()> {
+        self.edit_services(|s| {
+            for (sid, change) in changes {
+                let d = s
+                    .get_mut(sid.as_str())
+                    .ok_or_else(|| EnvError::new(format!("no such resource '{sid}'")))?;
+                for (k, v) in &change.set {
+                    d.insert(k.clone(), v.clone());
+                }
+                for list in &change.delete {
+                    for k in split_list(list) {
+                        d.remove(k);
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// `steal_service` (01 §6.5): moves the configured node.
+    pub fn steal_service(&mut self, sid: &Sid, current: &str, new: &str) -> EnvResult<()> {
+        self.edit_services(|s| {
+            let d = s
+                .get_mut(sid.as_str())
+                .ok_or_else(|| EnvError::new(format!("no such service '{sid}'")))?;
+            let configured = d.get("node").cloned().unwrap_or_default();
+            if configured != current {
+                return Err(EnvError::new(format!(
+                    "current_node for '{sid}' does not match ({current} != {configured})"
+                )));
+            }
+            d.insert("node".into(), new.to_string());
+            Ok(())
+        })
+    }
+
+    /// Removes the service's lock unless a different one is named
+    /// (01 §4.6 `unlock`); returns the removed lock.
+    pub fn unlock_service(&mut self, sid: &str, name: Option<&str>) -> Option<String> {
+        let current = self.services.get(sid)?.get("lock")?.clone();
+        if let Some(name) = name {
+            if name != current {
+                self.stderr_warning(&format!("found lock '{current}' trying to remove '{name}' lock"));
+                return None;
+            }
+        }
+        self.edit_services(|s| s.get_mut(sid).and_then(|d| d.remove("lock")))
+    }
+
+    // --- run states (01 §7.1) ---
+
+    /// Whether `sid` runs on `node`.
+    pub fn is_running(&self, node: &str, sid: &str) -> bool {
+        self.run_state.get(node).and_then(|m| m.get(sid)).copied().unwrap_or(false)
+    }
+
+    /// Sets `sid`'s run flag on `node`.
+    pub fn set_running(&mut self, node: &str, sid: &str, running: bool) {
+        self.run_state
+            .entry(node.to_string())
+            .or_default()
+            .insert(sid.to_string(), running);
+    }
+
+    /// Forgets `sid` on `node` (it runs nowhere after a migration).
+    pub fn forget_running(&mut self, node: &str, sid: &str) {
+        if let Some(m) = self.run_state.get_mut(node) {
+            m.remove(sid);
+        }
+    }
+
+    /// Power off: nothing runs on `node` any more.
+    pub fn clear_run_state(&mut self, node: &str) {
+        self.run_state.insert(node.to_string(), BTreeMap::new());
+    }
+
+    // --- shared status files (01 §6.5, §6.6) ---
+
+    /// `manager_status`, `{}` when absent.
+    pub fn manager_status(&self) -> ManagerStatus {
+        self.manager_status.clone().unwrap_or_default()
+    }
+
+    /// Replaces `manager_status`.
+    pub fn set_manager_status(&mut self, ms: &ManagerStatus) {
+        self.manager_status = Some(ms.clone());
+    }
+
+    /// `lrm_status_<node>`, `{}` when absent.
+    pub fn lrm_status(&self, node: &str) -> LrmStatus {
+        self.lrm_status.get(node).cloned().unwrap_or_default()
+    }
+
+    /// Replaces `lrm_status_<node>`.
+    pub fn set_lrm_status(&mut self, node: &str, st: &LrmStatus) {
+        self.lrm_status.insert(node.to_string(), st.clone());
+    }
+
+    /// The parsed rules (absent file ⇒ empty text). Rule defaults are a
+    /// no-op (06 §5: the only default, `strict 0`, is falsy).
+    pub fn rules_config(&self) -> RulesConfig {
+        match &self.rules {
+            Some((_, r)) => r.clone(),
+            None => RulesFormat.parse("rules_config", b"").value,
+        }
+    }
+
+    /// Writes the rules back in section-config form; the stored parse is
+    /// the parse of the written text (its digest is the text's).
+    pub fn set_rules_config(&mut self, rules: &RulesConfig) -> EnvResult<()> {
+        let text = RulesFormat
+            .write(rules)
+            .map_err(|e| EnvError::new(e.to_string()))?;
+        let parsed = RulesFormat.parse("rules_config", text.as_bytes()).value;
+        self.rules = Some((text, parsed));
+        Ok(())
+    }
+
+    /// The parsed groups (absent file ⇒ empty text).
+    pub fn group_config(&self) -> GroupsConfig {
+        match &self.groups {
+            Some((_, g)) => g.clone(),
+            None => GroupsFormat.parse("groups", b"").value,
+        }
+    }
+
+    /// Deletes the groups file.
+    pub fn delete_group_config(&mut self) -> EnvResult<()> {
+        match self.groups.take() {
+            Some(_) => Ok(()),
+            None => Err(EnvError::new(
+                "failed to remove group config: No such file or directory",
+            )),
+        }
+    }
+
+    /// The datacenter settings (01 §6.5).
+    pub fn datacenter(&self) -> DatacenterConfig {
+        self.datacenter.clone()
+    }
+
+    /// Appends one line to the CRM command queue (01 §6.6).
+    pub fn queue_crm_command(&mut self, cmd: &str) {
+        self.crm_commands = crate::config::status::enqueue(&self.crm_commands, cmd);
+    }
+
+    /// Whether the queue is non-empty.
+    pub fn any_pending_crm_command(&self) -> bool {
+        !self.crm_commands.is_empty()
+    }
+
+    /// Takes the whole queue.
+    pub fn take_crm_commands(&mut self) -> String {
+        std::mem::take(&mut self.crm_commands)
+    }
+
+    // --- debugging snapshot (01 §2.4) ---
+
+    /// The status directory's files as `(name, content)`, for writing
+    /// after a run. Only `log` is compared; the rest helps debugging.
+    pub fn status_files(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let text = |v: Value| v.to_string();
+        let mut hw = Map::new();
+        for (name, n) in &self.nodes {
+            let mut o = Map::new();
+            let on_off = |b: bool| if b { "on" } else { "off" };
+            o.insert("power".into(), json!(on_off(n.power)));
+            o.insert("network".into(), json!(on_off(n.network)));
+            if let Some(v) = n.maxcpu {
+                o.insert("maxcpu".into(), json!(v));
+            }
+            if let Some(v) = n.maxmem {
+                o.insert("maxmem".into(), json!(v));
+            }
+            if let Some(v) = &n.version {
+                o.insert("pve-manager-version".into(), json!(v));
+            }
+            if let Some(s) = n.shutdown {
+                o.insert("shutdown".into(), json!(s.as_str()));
+            }
+            if !n.cfs_rw || !n.cfs_update {
+                o.insert("cfs".into(), json!({"rw": n.cfs_rw, "update": n.cfs_update}));
+            }
+            hw.insert(name.clone(), Value::Object(o));
+        }
+        out.push(("hardware_status".into(), text(Value::Object(hw))));
+        let mut sc = Map::new();
+        for (sid, d) in &self.services {
+            let mut o: Map<String, Value> = d.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            if let Ok(checked) = &self.checked {
+                if let Some(c) = sid.parse::<Sid>().ok().and_then(|s| checked.get(&s)) {
+                    o.insert("state".into(), json!(c.state.as_str()));
+                    o.insert("failback".into(), json!(i64::from(c.failback)));
+                    o.insert("max_restart".into(), json!(c.max_restart));
+                    o.insert("max_relocate".into(), json!(c.max_relocate));
+                }
+            }
+            if let Some((ty, name)) = sid.split_once(':') {
+                o.insert("type".into(), json!(ty));
+                o.insert("name".into(), json!(name));
+            }
+            sc.insert(sid.clone(), Value::Object(o));
+        }
+        out.push(("service_config".into(), text(Value::Object(sc))));
+        if let Some(ms) = &self.manager_status {
+            out.push(("manager_status".into(), ms.to_json()));
+        }
+        for (node, st) in &self.lrm_status {
+            out.push((format!("lrm_status_{node}"), st.to_json()));
+        }
+        for (node, m) in &self.run_state {
+            let o: Map<String, Value> = m.iter().map(|(k, v)| (k.clone(), json!(i64::from(*v)))).collect();
+            out.push((format!("service_status_{node}"), text(Value::Object(o))));
+        }
+        let locks: Map<String, Value> = self
+            .locks
+            .iter()
+            .map(|(k, l)| (k.clone(), json!({"node": l.node, "time": l.time})))
+            .collect();
+        out.push(("cluster_locks".into(), text(Value::Object(locks))));
+        let wds: Map<String, Value> = self
+            .watchdogs
+            .iter()
+            .map(|(k, w)| (k.clone(), json!({"node": w.node, "update_time": w.update_time})))
+            .collect();
+        out.push(("watchdog_status".into(), text(Value::Object(wds))));
+        out.push(("crm_commands".into(), self.crm_commands.clone()));
+        out.push(("static_service_stats".into(), stats_json(&self.static_stats)));
+        out.push(("dynamic_service_stats".into(), stats_json(&self.dynamic_stats)));
+        if let Some((t, _)) = &self.rules {
+            out.push(("rules_config".into(), t.clone()));
+        }
+        if let Some((t, _)) = &self.groups {
+            out.push(("groups".into(), t.clone()));
+        }
+        if let Some(t) = &self.datacenter_text {
+            out.push(("datacenter.cfg".into(), t.clone()));
+        }
+        if let Some(t) = &self.fence_text {
+            out.push(("fence.cfg".into(), t.clone()));
+        }
+        out
+    }
+}
+
+/// A statistics map as the JSON file would hold it.
+fn stats_json(stats: &BTreeMap<String, Usage>) -> String {
+    let m: Map<String, Value> = stats
+        .iter()
+        .map(|(sid, u)| {
+            let mut o = Map::new();
+            for (k, v) in [("maxcpu", u.maxcpu), ("maxmem", u.maxmem), ("cpu", u.cpu), ("mem", u.mem)] {
+                if let Some(v) = v {
+                    o.insert(k.into(), json!(v));
+                }
+            }
+            (sid.clone(), Value::Object(o))
+        })
+        .collect();
+    Value::Object(m).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hardware with `n` nodes (all off) and the given services.
+    pub(crate) fn hw(n: usize, services: &[(&str, &[(&str, &str)])]) -> Hardware {
+        let mut s = Scenario::empty();
+        for i in 1..=n {
+            s.nodes.insert(format!("node{i}"), NodeHardware::off());
+        }
+        for (sid, kv) in services {
+            s.services.insert(
+                sid.to_string(),
+                kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            );
+        }
+        Hardware::new(&s)
+    }
+
+    fn power(h: &mut Hardware, node: &str, on: bool) {
+        let n = h.node_mut(node).unwrap();
+        n.power = on;
+        n.network = on;
+    }
+
+    #[test]
+    fn hardware_is_send() {
+        fn is_send<T: Send>() {}
+        is_send::<Hardware>();
+    }
+
+    #[test]
+    fn quorum_needs_a_strict_majority() {
+        let mut h = hw(3, &[]);
+        assert!(!h.cluster_quorate());
+        power(&mut h, "node1", true);
+        assert!(!h.cluster_quorate());
+        power(&mut h, "node2", true);
+        assert!(h.cluster_quorate());
+        assert!(h.quorate("node1"));
+        assert!(!h.quorate("node3"), "an offline node is never quorate");
+        let (info, q) = h.node_info();
+        assert!(q);
+        assert_eq!(info.get("node1"), Some(&true));
+        assert_eq!(info.get("node3"), Some(&false));
+        h.node_mut("node2").unwrap().network = false;
+        let (info, q) = h.node_info();
+        assert!(!q);
+        assert!(info.values().all(|on| !on), "without quorum every node is offline");
+        assert!(!h.quorate("node1"));
+
+        let mut h4 = hw(4, &[]);
+        for n in ["node1", "node2"] {
+            power(&mut h4, n, true);
+        }
+        assert!(!h4.cluster_quorate(), "4 nodes need 3");
+        power(&mut h4, "node3", true);
+        assert!(h4.cluster_quorate());
+    }
+
+    #[test]
+    fn locks_expire_strictly_after_120_seconds() {
+        let mut h = hw(3, &[]);
+        assert_eq!(h.acquire_lock("l", "node1", 100), LockOutcome::Acquired);
+        assert_eq!(h.acquire_lock("l", "node1", 150), LockOutcome::Renewed);
+        assert_eq!(h.acquire_lock("l", "node2", 270), LockOutcome::Denied, "270 - 150 = 120 is still valid");
+        assert_eq!(h.acquire_lock("l", "node2", 271), LockOutcome::Acquired, "takeover");
+        assert_eq!(h.locks()["l"], LockEntry { node: "node2".into(), time: 271 });
+        // Re-acquiring one's own expired lock counts as a new acquisition.
+        assert_eq!(h.acquire_lock("l", "node2", 400), LockOutcome::Acquired);
+    }
+
+    #[test]
+    fn lock_release_rules() {
+        let mut h = hw(3, &[]);
+        assert!(!h.release_lock("l", "node1", 0), "absent");
+        h.acquire_lock("l", "node1", 0);
+        assert!(!h.release_lock("l", "node2", 10), "foreign");
+        assert!(h.release_lock("l", "node2", 121), "expired counts as released");
+        assert!(h.locks().contains_key("l"), "and stays in place");
+        assert!(h.release_lock("l", "node1", 50));
+        assert!(h.locks().is_empty());
+    }
+
+    #[test]
+    fn watchdogs_expire_after_60_seconds() {
+        let mut h = hw(3, &[]);
+        h.set_time(100);
+        let a = h.watchdog_open("node1");
+        let b = h.watchdog_open("node2");
+        assert_ne!(a, b);
+        h.set_time(160);
+        assert!(!h.watchdog_check("node1"), "60 s is not expired");
+        h.watchdog_update(&a).unwrap();
+        h.set_time(161);
+        assert!(h.watchdog_check("node2"));
+        assert!(!h.watchdogs().contains_key(&b));
+        assert_eq!(h.watchdog_update(&b), Err(EnvError::new(format!("no such watchdog handle '{b}'"))));
+        h.set_time(221);
+        assert_eq!(h.watchdog_update(&a), Err(EnvError::new("watchdog expired")));
+        assert_eq!(h.watchdog_close(&a), Err(EnvError::new("watchdog expired")));
+        h.watchdog_reset("node1");
+        assert!(h.watchdogs().is_empty());
+        let c = h.watchdog_open("node3");
+        assert_eq!(h.watchdog_close(&c), Ok(()));
+        assert!(h.watchdogs().is_empty());
+    }
+
+    #[test]
+    fn service_config_defaults() {
+        let h = hw(
+            3,
+            &[
+                ("vm:101", &[("node", "node1"), ("state", "enabled")]),
+                ("vm:102", &[("node", "node2")]),
+                ("fa:1001", &[("node", "node2"), ("state", ""), ("max_restart", "2"), ("failback", "0")]),
+            ],
+        );
+        let sc = h.service_config().unwrap();
+        let get = |s: &str| sc.get(&s.parse::<Sid>().unwrap()).unwrap().clone();
+        assert_eq!(get("vm:101").state, RequestedState::Started);
+        assert_eq!(get("vm:102").state, RequestedState::Disabled);
+        assert!(get("vm:102").failback);
+        assert_eq!(get("vm:102").max_restart, 1);
+        assert_eq!(get("vm:102").max_relocate, 1);
+        let fa = get("fa:1001");
+        assert_eq!(fa.state, RequestedState::Disabled);
+        assert_eq!(fa.max_restart, 2);
+        assert!(!fa.failback);
+    }
+
+    #[test]
+    fn service_config_errors() {
+        let h = hw(3, &[("vm:101", &[("state", "started")])]);
+        assert_eq!(h.service_config(), Err(EnvError::new("service 'vm:101' without assigned node!")));
+        let h = hw(3, &[("xx:101", &[("node", "node1")])]);
+        assert_eq!(h.service_config(), Err(EnvError::new("implement me")));
+        let h = hw(3, &[("vm:abc", &[("node", "node1")])]);
+        assert_eq!(h.service_config(), Err(EnvError::new("implement me")));
+    }
+
+    #[test]
+    fn update_and_steal() {
+        let mut h = hw(3, &[("vm:101", &[("node", "node1"), ("group", "g")])]);
+        let sid: Sid = "vm:101".parse().unwrap();
+        let mut ch = ServiceConfigChange::default();
+        ch.set.insert("state".into(), "started".into());
+        ch.delete.push("group,comment".into());
+        h.update_service_config(&BTreeMap::from([(sid.clone(), ch.clone())])).unwrap();
+        let c = h.service_config().unwrap()[&sid].clone();
+        assert_eq!(c.state, RequestedState::Started);
+        assert_eq!(c.group, None);
+        let other: Sid = "vm:9".parse().unwrap();
+        assert_eq!(
+            h.update_service_config(&BTreeMap::from([(other.clone(), ch)])),
+            Err(EnvError::new("no such resource 'vm:9'"))
+        );
+        assert_eq!(
+            h.steal_service(&sid, "node2", "node3"),
+            Err(EnvError::new("current_node for 'vm:101' does not match (node2 != node1)"))
+        );
+        assert_eq!(h.steal_service(&other, "node1", "node3"), Err(EnvError::new("no such service 'vm:9'")));
+        h.steal_service(&sid, "node1", "node3").unwrap();
+        assert_eq!(h.service_config().unwrap()[&sid].node, "node3");
+    }
+
+    #[test]
+    fn unlock_keeps_a_different_lock() {
+        let mut h = hw(3, &[("vm:101", &[("node", "node1"), ("lock", "backup")])]);
+        assert_eq!(h.unlock_service("vm:101", Some("create")), None);
+        assert_eq!(h.raw_service("vm:101").unwrap().get("lock").map(String::as_str), Some("backup"));
+        assert_eq!(h.unlock_service("vm:101", Some("backup")), Some("backup".into()));
+        assert_eq!(h.unlock_service("vm:101", None), None);
+        assert_eq!(h.unlock_service("vm:999", None), None);
+    }
+
+    #[test]
+    fn crm_queue_and_groups() {
+        let mut h = hw(3, &[]);
+        assert!(!h.any_pending_crm_command());
+        h.queue_crm_command("arm-ha\n");
+        h.queue_crm_command("migrate vm:1 node2");
+        assert!(h.any_pending_crm_command());
+        assert_eq!(h.take_crm_commands(), "arm-ha\nmigrate vm:1 node2\n");
+        assert!(!h.any_pending_crm_command());
+        assert_eq!(
+            h.delete_group_config(),
+            Err(EnvError::new("failed to remove group config: No such file or directory"))
+        );
+    }
+
+    #[test]
+    fn rules_written_back_are_reparsed() {
+        let mut s = Scenario::empty();
+        s.rules_config = Some("node-affinity: r1\n\tresources vm:1\n\tnodes node1\n".into());
+        let mut h = Hardware::new(&s);
+        let r = h.rules_config();
+        assert!(r.get("r1").is_some());
+        h.set_rules_config(&r).unwrap();
+        let again = h.rules_config();
+        assert_eq!(again.digest, crate::config::digest(h.rules.as_ref().unwrap().0.as_bytes()));
+        assert_eq!(h.rules_config().get("r1"), r.get("r1"));
+    }
+}
