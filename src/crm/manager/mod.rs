@@ -56,6 +56,8 @@ pub struct Manager {
     pub(crate) compiled_digests: Option<(String, String, String)>,
     /// Countdown to the next HA group migration attempt (02 §3.5).
     pub(crate) group_migration_round: i64,
+    /// Rounds the auto-rebalance threshold has been exceeded (04 §8.3).
+    pub(crate) sustained_imbalance_round: i64,
     /// Whether the last round found every LRM disarmed (02 §3.10).
     pub(crate) all_lrms_disarmed: bool,
     /// Counter making uids unique within this manager.
@@ -79,6 +81,7 @@ impl Manager {
             crs_mode: OrUnknown::Known(CrsMode::Basic),
             compiled_digests: None,
             group_migration_round: 3,
+            sustained_imbalance_round: 0,
             all_lrms_disarmed: false,
             uid_counter: 0,
         };

@@ -65,6 +65,7 @@ impl Manager {
                 DisarmOutcome::Deferred(set) => Some(set),
             }
         } else {
+            self.auto_rebalance(env)?;
             None
         };
 
