@@ -24,7 +24,7 @@ pub struct Role {
 pub const ROLES: &[Role] = &[Role {
     name: "tester",
     tool: "pve-ha-tester",
-    about: "regression tester (fence-config report so far)",
+    about: "regression tester: scenarios, suites, fence configs",
     main: super::tester::main,
 }];
 

@@ -66,7 +66,10 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     }
     match &args.dir {
         Some(dir) => {
-            let status = args.status_dir.clone().unwrap_or_else(|| dir.join("status"));
+            let status = args
+                .status_dir
+                .clone()
+                .unwrap_or_else(|| dir.join("status"));
             single(dir, &status)
         }
         None => super::dispatch::EXIT_USAGE,
@@ -122,7 +125,11 @@ fn suite(dir: &Path, jobs: usize) -> i32 {
             output::print(&format!("FAILED {name}: {}\n", v.summary()));
         }
     }
-    output::print(&format!("{} passed, {} failed\n", report.passed(), report.failed()));
+    output::print(&format!(
+        "{} passed, {} failed\n",
+        report.passed(),
+        report.failed()
+    ));
     i32::from(report.failed() > 0)
 }
 

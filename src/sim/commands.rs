@@ -9,7 +9,7 @@ use super::env::DaemonKind;
 use super::hardware::{RawService, ShutdownKind};
 use super::perl;
 use super::scenario::MIB;
-use crate::env::{EnvError, EnvResult, Usage};
+use crate::env::{EnvError, EnvResult};
 use crate::types::text::is_space;
 use crate::types::{ConfiguredState, DisarmMode, OrUnknown, Sid};
 
@@ -96,12 +96,16 @@ impl Cluster {
         let params = words.get(3..).unwrap_or(&[]);
         if cmd == "service" {
             if obj.parse::<Sid>().is_err() {
-                return Err(EnvError::new("value does not look like a valid ha resource id"));
+                return Err(EnvError::new(
+                    "value does not look like a valid ha resource id",
+                ));
             }
         } else if self.hw.borrow().node(obj).is_none() {
             return Err(cmd_err(format!("no such node '{obj}'")));
         }
-        self.hw.borrow_mut().log("info", id, &format!("execute {s}"));
+        self.hw
+            .borrow_mut()
+            .log("info", id, &format!("execute {s}"));
         match cmd {
             "power" => self.power(obj, action),
             "network" => {
@@ -195,7 +199,9 @@ impl Cluster {
     /// `cfs <node> rw|update work|fail` (01 §4.4, §6.4).
     fn cfs(&mut self, node: &str, action: &str, param: &str) -> EnvResult<()> {
         if action != "rw" && action != "update" {
-            return Err(cmd_err(format!("unknown cfs action '{action}' for node '{node}'")));
+            return Err(cmd_err(format!(
+                "unknown cfs action '{action}' for node '{node}'"
+            )));
         }
         let works = match param {
             "work" => true,
@@ -236,7 +242,9 @@ impl Cluster {
                 self.start_crm(node);
                 Ok(())
             }
-            "enable-node-maintenance" | "disable-node-maintenance" => queue(self, format!("{action} {node}")),
+            "enable-node-maintenance" | "disable-node-maintenance" => {
+                queue(self, format!("{action} {node}"))
+            }
             "disarm-ha" => {
                 let mode = params.first().copied().unwrap_or("");
                 if mode.parse::<DisarmMode>().is_err() {
@@ -258,16 +266,17 @@ impl Cluster {
                 self.hw.borrow_mut().set_service_key(sid, "state", action)
             }
             "migrate" | "relocate" => {
-                let target =
-                    param.ok_or_else(|| cmd_err(format!("missing target node for '{action}' command")))?;
+                let target = param.ok_or_else(|| {
+                    cmd_err(format!("missing target node for '{action}' command"))
+                })?;
                 self.hw
                     .borrow_mut()
                     .queue_crm_command(&format!("{action} {sid} {target}"));
                 Ok(())
             }
             "stop" => {
-                let timeout =
-                    param.ok_or_else(|| cmd_err(format!("missing timeout for '{action}' command")))?;
+                let timeout = param
+                    .ok_or_else(|| cmd_err(format!("missing timeout for '{action}' command")))?;
                 self.hw
                     .borrow_mut()
                     .queue_crm_command(&format!("stop {sid} {timeout}"));
@@ -275,15 +284,20 @@ impl Cluster {
             }
             "add" => {
                 if exists {
-                    return Err(EnvError::new(format!("resource ID '{sid}' already defined")));
+                    return Err(EnvError::new(format!(
+                        "resource ID '{sid}' already defined"
+                    )));
                 }
                 // Upstream would store a service without node, which then
                 // breaks every read; refuse it here instead.
-                let node =
-                    param.ok_or_else(|| cmd_err(format!("missing target node for '{action}' command")))?;
+                let node = param.ok_or_else(|| {
+                    cmd_err(format!("missing target node for '{action}' command"))
+                })?;
                 let state = params.get(1).copied().unwrap_or("started");
                 if state.parse::<ConfiguredState>().is_err() {
-                    return Err(cmd_err(format!("unknown state '{state}' for '{action}' command")));
+                    return Err(cmd_err(format!(
+                        "unknown state '{state}' for '{action}' command"
+                    )));
                 }
                 let running = params.get(2).is_some_and(|r| perl::truthy(r));
                 let mut hw = self.hw.borrow_mut();
@@ -318,7 +332,9 @@ impl Cluster {
             }
             "set-static-stats" | "set-dynamic-stats" => self.set_stats(sid, action, params),
             "manual-migrate" => self.manual_migrate(sid, action, param),
-            _ => Err(cmd_err(format!("unknown service action '{action}' - not implemented"))),
+            _ => Err(cmd_err(format!(
+                "unknown service action '{action}' - not implemented"
+            ))),
         }
     }
 
@@ -326,7 +342,9 @@ impl Cluster {
     /// MiB, stored in bytes.
     fn set_stats(&mut self, sid: &str, action: &str, params: &[&str]) -> EnvResult<()> {
         if params.is_empty() {
-            return Err(cmd_err(format!("missing target stat for '{action}' command")));
+            return Err(cmd_err(format!(
+                "missing target stat for '{action}' command"
+            )));
         }
         let mut hw = self.hw.borrow_mut();
         if hw.raw_service(sid).is_none() {
@@ -363,7 +381,7 @@ impl Cluster {
         } else {
             &mut hw.static_stats
         };
-        map.insert(sid.to_string(), Usage { ..entry });
+        map.insert(sid.to_string(), entry);
         Ok(())
     }
 
@@ -402,7 +420,10 @@ mod tests {
     #[test]
     fn loop_commands() {
         assert_eq!(parse_loop_command("delay 0"), Some(LoopCommand::Delay(0)));
-        assert_eq!(parse_loop_command("delay  30 \t"), Some(LoopCommand::Delay(30)));
+        assert_eq!(
+            parse_loop_command("delay  30 \t"),
+            Some(LoopCommand::Delay(30))
+        );
         assert_eq!(parse_loop_command("delay 1.5"), None);
         assert_eq!(parse_loop_command("delay"), None);
         assert_eq!(parse_loop_command("delayed 5"), None);
@@ -412,7 +433,10 @@ mod tests {
             parse_loop_command("skip-round crm 2"),
             Some(LoopCommand::SkipRound(DaemonKind::Crm, 2))
         );
-        assert_eq!(parse_loop_command("skip-round lrm"), Some(LoopCommand::SkipRound(DaemonKind::Lrm, 1)));
+        assert_eq!(
+            parse_loop_command("skip-round lrm"),
+            Some(LoopCommand::SkipRound(DaemonKind::Lrm, 1))
+        );
         assert_eq!(parse_loop_command("skip-round lrm2"), None);
         assert_eq!(parse_loop_command("skip-round foo"), None);
         assert_eq!(parse_loop_command("skip-round crm x"), None);
@@ -434,7 +458,10 @@ mod tests {
             s.nodes.insert(n.into(), NodeHardware::off());
         }
         for (sid, node) in services {
-            s.services.insert(sid.to_string(), RawService::from([("node".to_string(), node.to_string())]));
+            s.services.insert(
+                sid.to_string(),
+                RawService::from([("node".to_string(), node.to_string())]),
+            );
         }
         Cluster::new(Hardware::new(&s).shared())
     }
@@ -446,10 +473,22 @@ mod tests {
     #[test]
     fn object_errors_come_before_the_execute_line() {
         let mut c = cluster(&[]);
-        assert_eq!(err(&mut c, "power"), "sim_hardware_cmd: no node or service for command specified");
-        assert_eq!(err(&mut c, "power node9 on"), "sim_hardware_cmd: no such node 'node9'");
-        assert_eq!(err(&mut c, "delay 1.5"), "sim_hardware_cmd: no such node '1.5'");
-        assert_eq!(err(&mut c, "service VM:1 started"), "value does not look like a valid ha resource id");
+        assert_eq!(
+            err(&mut c, "power"),
+            "sim_hardware_cmd: no node or service for command specified"
+        );
+        assert_eq!(
+            err(&mut c, "power node9 on"),
+            "sim_hardware_cmd: no such node 'node9'"
+        );
+        assert_eq!(
+            err(&mut c, "delay 1.5"),
+            "sim_hardware_cmd: no such node '1.5'"
+        );
+        assert_eq!(
+            err(&mut c, "service VM:1 started"),
+            "value does not look like a valid ha resource id"
+        );
         assert_eq!(c.hw.borrow().log_text(), "");
     }
 
@@ -487,7 +526,11 @@ mod tests {
             let before = c.hw.borrow().log_text().len();
             assert_eq!(err(&mut c, cmd), want, "{cmd}");
             let log = c.hw.borrow().log_text()[before..].to_string();
-            assert_eq!(log, format!("info      0      cmdlist: execute {cmd}\n"), "{cmd}");
+            assert_eq!(
+                log,
+                format!("info      0      cmdlist: execute {cmd}\n"),
+                "{cmd}"
+            );
         }
     }
 
@@ -544,7 +587,8 @@ mod tests {
         assert!(c.hw.borrow().node("node1").unwrap().online());
         c.hw.borrow_mut().watchdog_open("node1");
         c.hw.borrow_mut().set_running("node1", "vm:1", true);
-        c.hw.borrow_mut().acquire_lock("ha_agent_node1_lock", "node1", 0);
+        c.hw.borrow_mut()
+            .acquire_lock("ha_agent_node1_lock", "node1", 0);
         // Already on: nothing but the network.
         c.hardware_command("network node1 off", "cmdlist").unwrap();
         c.hardware_command("power node1 on", "cmdlist").unwrap();
@@ -572,8 +616,10 @@ mod tests {
     fn cfs_and_versions() {
         let mut c = cluster(&[]);
         c.hardware_command("cfs node2 rw fail", "cmdlist").unwrap();
-        c.hardware_command("cfs node2 update fail", "cmdlist").unwrap();
-        c.hardware_command("pve-manager-version node2 set 9.0.1", "cmdlist").unwrap();
+        c.hardware_command("cfs node2 update fail", "cmdlist")
+            .unwrap();
+        c.hardware_command("pve-manager-version node2 set 9.0.1", "cmdlist")
+            .unwrap();
         {
             let hw = c.hw.borrow();
             let n = hw.node("node2").unwrap();

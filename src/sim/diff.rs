@@ -33,7 +33,8 @@ fn script(a: &[&str], b: &[&str]) -> Vec<Op> {
         pre += 1;
     }
     let mut suf = 0;
-    while suf < a.len() - pre && suf < b.len() - pre && a[a.len() - 1 - suf] == b[b.len() - 1 - suf] {
+    while suf < a.len() - pre && suf < b.len() - pre && a[a.len() - 1 - suf] == b[b.len() - 1 - suf]
+    {
         suf += 1;
     }
     let (ma, mb) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
@@ -124,8 +125,14 @@ pub fn unified_diff(old_name: &str, old: &str, new_name: &str, new: &str) -> Str
             .iter()
             .filter(|op| matches!(op, Op::Keep(..) | Op::Add(_)))
             .count();
-        let old_len = hunk.iter().filter(|op| matches!(op, Op::Keep(..) | Op::Del(_))).count();
-        let new_len = hunk.iter().filter(|op| matches!(op, Op::Keep(..) | Op::Add(_))).count();
+        let old_len = hunk
+            .iter()
+            .filter(|op| matches!(op, Op::Keep(..) | Op::Del(_)))
+            .count();
+        let new_len = hunk
+            .iter()
+            .filter(|op| matches!(op, Op::Keep(..) | Op::Add(_)))
+            .count();
         out.push_str(&format!(
             "@@ -{} +{} @@\n",
             range(old_start, old_len),
@@ -165,7 +172,13 @@ pub fn first_difference<'a>(
         match (a.next(), b.next()) {
             (None, None) => return None,
             (x, y) if x == y => continue,
-            (x, y) => return Some((n, x.map(|l| l.trim_end_matches('\n')), y.map(|l| l.trim_end_matches('\n')))),
+            (x, y) => {
+                return Some((
+                    n,
+                    x.map(|l| l.trim_end_matches('\n')),
+                    y.map(|l| l.trim_end_matches('\n')),
+                ))
+            }
         }
     }
 }
@@ -188,7 +201,10 @@ mod tests {
             unified_diff("log.expect", old, "status/log", new),
             "--- log.expect\n+++ status/log\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
         );
-        assert_eq!(first_difference(old, new), Some((5, Some("5"), Some("five"))));
+        assert_eq!(
+            first_difference(old, new),
+            Some((5, Some("5"), Some("five")))
+        );
     }
 
     #[test]
@@ -207,8 +223,14 @@ mod tests {
 
     #[test]
     fn empty_sides() {
-        assert_eq!(unified_diff("a", "", "b", "x\n"), "--- a\n+++ b\n@@ -0,0 +1 @@\n+x\n");
-        assert_eq!(unified_diff("a", "x\n", "b", ""), "--- a\n+++ b\n@@ -1 +0,0 @@\n-x\n");
+        assert_eq!(
+            unified_diff("a", "", "b", "x\n"),
+            "--- a\n+++ b\n@@ -0,0 +1 @@\n+x\n"
+        );
+        assert_eq!(
+            unified_diff("a", "x\n", "b", ""),
+            "--- a\n+++ b\n@@ -1 +0,0 @@\n-x\n"
+        );
         assert_eq!(first_difference("x\n", ""), Some((1, Some("x"), None)));
     }
 }

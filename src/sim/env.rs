@@ -168,7 +168,9 @@ impl Env for SimEnv {
     fn loop_end_hook(&mut self) -> EnvResult<()> {
         let delay = self.loop_delay;
         if delay > MAX_LOOP_DELAY {
-            return Err(EnvError::new(format!("loop took too long ({delay} seconds)")));
+            return Err(EnvError::new(format!(
+                "loop took too long ({delay} seconds)"
+            )));
         }
         self.loop_delay = 0;
         self.clock += 1;
@@ -183,7 +185,9 @@ impl Env for SimEnv {
 
     fn log(&mut self, level: LogLevel, msg: &str) {
         if let Some(word) = daemon_level(level) {
-            self.hw.borrow_mut().log_line(word, self.clock, &self.id, msg);
+            self.hw
+                .borrow_mut()
+                .log_line(word, self.clock, &self.id, msg);
         }
     }
 
@@ -200,7 +204,10 @@ impl Env for SimEnv {
     }
 
     fn cluster_state_update(&mut self) -> bool {
-        self.hw.borrow().node(&self.node).is_none_or(|n| n.cfs_update)
+        self.hw
+            .borrow()
+            .node(&self.node)
+            .is_none_or(|n| n.cfs_update)
     }
 
     fn is_node_shutdown(&mut self) -> (bool, bool) {
@@ -240,7 +247,9 @@ impl Env for SimEnv {
     }
 
     fn watchdog_open(&mut self) -> EnvResult<WatchdogHandle> {
-        Ok(WatchdogHandle(self.hw.borrow_mut().watchdog_open(&self.node)))
+        Ok(WatchdogHandle(
+            self.hw.borrow_mut().watchdog_open(&self.node),
+        ))
     }
 
     fn watchdog_update(&mut self, handle: &WatchdogHandle) -> EnvResult<()> {
@@ -281,7 +290,10 @@ impl Env for SimEnv {
     }
 
     /// Not subject to the cfs state (01 §6.4, quirk 17).
-    fn update_service_config(&mut self, changes: &BTreeMap<Sid, ServiceConfigChange>) -> EnvResult<()> {
+    fn update_service_config(
+        &mut self,
+        changes: &BTreeMap<Sid, ServiceConfigChange>,
+    ) -> EnvResult<()> {
         self.hw.borrow_mut().update_service_config(changes)
     }
 
@@ -396,7 +408,10 @@ mod tests {
         e.loop_end_hook().unwrap();
         assert_eq!((e.get_time(), e.loop_delay()), (41, 0));
         // H behind E is impossible in the run loop and aborts.
-        assert_eq!(e.loop_start_hook(), Err(EnvError::new("strange start time")));
+        assert_eq!(
+            e.loop_start_hook(),
+            Err(EnvError::new("strange start time"))
+        );
     }
 
     #[test]
@@ -408,7 +423,10 @@ mod tests {
         let (_, mut e, _) = setup();
         e.loop_start_hook().unwrap();
         e.sleep(301);
-        assert_eq!(e.loop_end_hook(), Err(EnvError::new("loop took too long (301 seconds)")));
+        assert_eq!(
+            e.loop_end_hook(),
+            Err(EnvError::new("loop took too long (301 seconds)"))
+        );
     }
 
     #[test]
@@ -430,7 +448,10 @@ mod tests {
         // Takeover after expiry is logged by the taker.
         b.sync_clock(121);
         assert!(b.get_ha_manager_lock());
-        assert!(hw.borrow().log_text().ends_with("info    121    node2/lrm: got lock 'ha_manager_lock'\n"));
+        assert!(hw
+            .borrow()
+            .log_text()
+            .ends_with("info    121    node2/lrm: got lock 'ha_manager_lock'\n"));
         assert!(!a.release_ha_manager_lock(), "a lost it");
         assert!(b.release_ha_manager_lock());
         assert!(!hw.borrow().locks().contains_key(MANAGER_LOCK));
@@ -443,7 +464,11 @@ mod tests {
         hw.borrow_mut().node_mut("node1").unwrap().network = false;
         let delay = a.loop_delay();
         assert!(!a.get_ha_agent_lock(None));
-        assert_eq!(a.loop_delay(), delay + 1, "a failed attempt costs a second too");
+        assert_eq!(
+            a.loop_delay(),
+            delay + 1,
+            "a failed attempt costs a second too"
+        );
         assert!(!a.release_ha_agent_lock());
         assert!(hw.borrow().locks().contains_key("ha_agent_node1_lock"));
     }
@@ -458,7 +483,10 @@ mod tests {
         assert_eq!(a.queue_crm_commands("arm-ha"), Err(err.clone()));
         assert_eq!(a.any_pending_crm_command(), Err(err.clone()));
         assert_eq!(a.read_lrm_status(Some("node2")), Err(err.clone()));
-        assert_eq!(a.steal_service(&"vm:1".parse().unwrap(), "a", "b"), Err(err));
+        assert_eq!(
+            a.steal_service(&"vm:1".parse().unwrap(), "a", "b"),
+            Err(err)
+        );
         assert!(a.update_service_config(&BTreeMap::new()).is_ok());
         assert!(a.get_ha_manager_lock());
         assert!(a.quorate());
@@ -488,11 +516,15 @@ mod tests {
     #[test]
     fn versions_and_shutdown_flags() {
         let (hw, mut a, _) = setup();
-        assert_eq!(a.get_node_version("node2").as_deref(), Some(DEFAULT_NODE_VERSION));
+        assert_eq!(
+            a.get_node_version("node2").as_deref(),
+            Some(DEFAULT_NODE_VERSION)
+        );
         hw.borrow_mut().node_mut("node2").unwrap().version = Some("8.4.1".into());
         assert_eq!(a.get_node_version("node2").as_deref(), Some("8.4.1"));
         assert_eq!(a.is_node_shutdown(), (false, false));
-        hw.borrow_mut().node_mut("node1").unwrap().shutdown = Some(super::super::hardware::ShutdownKind::Reboot);
+        hw.borrow_mut().node_mut("node1").unwrap().shutdown =
+            Some(super::super::hardware::ShutdownKind::Reboot);
         assert_eq!(a.is_node_shutdown(), (true, true));
     }
 }

@@ -166,7 +166,9 @@ pub struct Hardware {
 /// The simulator's sid rule (01 §2.5 step 2): `vm|ct|fa` and digits.
 fn is_sim_sid(sid: &str) -> bool {
     match sid.split_once(':') {
-        Some(("vm" | "ct" | "fa", name)) => !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()),
+        Some(("vm" | "ct" | "fa", name)) => {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())
+        }
         _ => false,
     }
 }
@@ -179,7 +181,11 @@ pub fn check_services(raw: &BTreeMap<String, RawService>) -> EnvResult<ServiceCo
     for (sid, d) in raw {
         let node = match d.get("node") {
             Some(n) if perl::truthy(n) => n.clone(),
-            _ => return Err(EnvError::new(format!("service '{sid}' without assigned node!"))),
+            _ => {
+                return Err(EnvError::new(format!(
+                    "service '{sid}' without assigned node!"
+                )))
+            }
         };
         if !is_sim_sid(sid) {
             return Err(EnvError::new("implement me"));
@@ -210,17 +216,22 @@ pub fn check_services(raw: &BTreeMap<String, RawService>) -> EnvResult<ServiceCo
 impl Hardware {
     /// The hardware of a loaded scenario (01 §2.3), clock 0, empty log.
     pub fn new(s: &Scenario) -> Self {
-        let rules = s
-            .rules_config
-            .as_ref()
-            .map(|t| (t.clone(), RulesFormat.parse("rules_config", t.as_bytes()).value));
+        let rules = s.rules_config.as_ref().map(|t| {
+            (
+                t.clone(),
+                RulesFormat.parse("rules_config", t.as_bytes()).value,
+            )
+        });
         let groups = s
             .groups
             .as_ref()
             .map(|t| (t.clone(), GroupsFormat.parse("groups", t.as_bytes()).value));
         let mut run_state: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
         for node in s.nodes.keys() {
-            run_state.insert(node.clone(), s.service_status.get(node).cloned().unwrap_or_default());
+            run_state.insert(
+                node.clone(),
+                s.service_status.get(node).cloned().unwrap_or_default(),
+            );
         }
         Hardware {
             time: 0,
@@ -471,7 +482,10 @@ impl Hardware {
 
     /// Changes the stored services and refreshes the checked view (every
     /// write refreshes the statistics' cache too, 01 §6.11).
-    pub fn edit_services<R>(&mut self, f: impl FnOnce(&mut BTreeMap<String, RawService>) -> R) -> R {
+    pub fn edit_services<R>(
+        &mut self,
+        f: impl FnOnce(&mut BTreeMap<String, RawService>) -> R,
+    ) -> R {
         let r = f(&mut self.services);
         self.checked = check_services(&self.services);
         r
@@ -490,7 +504,10 @@ impl Hardware {
 
     /// `update_service_config` (01 §6.5): per sid in order, set then
     /// delete keys; an unknown sid fails.
-    pub fn update_service_config(&mut self, changes: &BTreeMap<Sid, ServiceConfigChange>) -> EnvResult<()> {
+    pub fn update_service_config(
+        &mut self,
+        changes: &BTreeMap<Sid, ServiceConfigChange>,
+    ) -> EnvResult<()> {
         self.edit_services(|s| {
             for (sid, change) in changes {
                 let d = s
@@ -532,7 +549,9 @@ impl Hardware {
         let current = self.services.get(sid)?.get("lock")?.clone();
         if let Some(name) = name {
             if name != current {
-                self.stderr_warning(&format!("found lock '{current}' trying to remove '{name}' lock"));
+                self.stderr_warning(&format!(
+                    "found lock '{current}' trying to remove '{name}' lock"
+                ));
                 return None;
             }
         }
@@ -543,7 +562,11 @@ impl Hardware {
 
     /// Whether `sid` runs on `node`.
     pub fn is_running(&self, node: &str, sid: &str) -> bool {
-        self.run_state.get(node).and_then(|m| m.get(sid)).copied().unwrap_or(false)
+        self.run_state
+            .get(node)
+            .and_then(|m| m.get(sid))
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Sets `sid`'s run flag on `node`.
@@ -593,7 +616,8 @@ impl Hardware {
     pub fn rules_config(&self) -> RulesConfig {
         match &self.rules {
             Some((_, r)) => r.clone(),
-            None => RulesFormat.parse("rules_config", b"").value,
+            // The parse of an empty text: no sections, the empty digest.
+            None => RulesConfig::default(),
         }
     }
 
@@ -612,7 +636,7 @@ impl Hardware {
     pub fn group_config(&self) -> GroupsConfig {
         match &self.groups {
             Some((_, g)) => g.clone(),
-            None => GroupsFormat.parse("groups", b"").value,
+            None => GroupsConfig::default(),
         }
     }
 
@@ -672,7 +696,10 @@ impl Hardware {
                 o.insert("shutdown".into(), json!(s.as_str()));
             }
             if !n.cfs_rw || !n.cfs_update {
-                o.insert("cfs".into(), json!({"rw": n.cfs_rw, "update": n.cfs_update}));
+                o.insert(
+                    "cfs".into(),
+                    json!({"rw": n.cfs_rw, "update": n.cfs_update}),
+                );
             }
             hw.insert(name.clone(), Value::Object(o));
         }
@@ -702,7 +729,10 @@ impl Hardware {
             out.push((format!("lrm_status_{node}"), st.to_json()));
         }
         for (node, m) in &self.run_state {
-            let o: Map<String, Value> = m.iter().map(|(k, v)| (k.clone(), json!(i64::from(*v)))).collect();
+            let o: Map<String, Value> = m
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(i64::from(*v))))
+                .collect();
             out.push((format!("service_status_{node}"), text(Value::Object(o))));
         }
         let locks: Map<String, Value> = self
@@ -714,12 +744,23 @@ impl Hardware {
         let wds: Map<String, Value> = self
             .watchdogs
             .iter()
-            .map(|(k, w)| (k.clone(), json!({"node": w.node, "update_time": w.update_time})))
+            .map(|(k, w)| {
+                (
+                    k.clone(),
+                    json!({"node": w.node, "update_time": w.update_time}),
+                )
+            })
             .collect();
         out.push(("watchdog_status".into(), text(Value::Object(wds))));
         out.push(("crm_commands".into(), self.crm_commands.clone()));
-        out.push(("static_service_stats".into(), stats_json(&self.static_stats)));
-        out.push(("dynamic_service_stats".into(), stats_json(&self.dynamic_stats)));
+        out.push((
+            "static_service_stats".into(),
+            stats_json(&self.static_stats),
+        ));
+        out.push((
+            "dynamic_service_stats".into(),
+            stats_json(&self.dynamic_stats),
+        ));
         if let Some((t, _)) = &self.rules {
             out.push(("rules_config".into(), t.clone()));
         }
@@ -742,7 +783,12 @@ fn stats_json(stats: &BTreeMap<String, Usage>) -> String {
         .iter()
         .map(|(sid, u)| {
             let mut o = Map::new();
-            for (k, v) in [("maxcpu", u.maxcpu), ("maxmem", u.maxmem), ("cpu", u.cpu), ("mem", u.mem)] {
+            for (k, v) in [
+                ("maxcpu", u.maxcpu),
+                ("maxmem", u.maxmem),
+                ("cpu", u.cpu),
+                ("mem", u.mem),
+            ] {
                 if let Some(v) = v {
                     o.insert(k.into(), json!(v));
                 }
@@ -766,7 +812,9 @@ mod tests {
         for (sid, kv) in services {
             s.services.insert(
                 sid.to_string(),
-                kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                kv.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
             );
         }
         Hardware::new(&s)
@@ -801,7 +849,10 @@ mod tests {
         h.node_mut("node2").unwrap().network = false;
         let (info, q) = h.node_info();
         assert!(!q);
-        assert!(info.values().all(|on| !on), "without quorum every node is offline");
+        assert!(
+            info.values().all(|on| !on),
+            "without quorum every node is offline"
+        );
         assert!(!h.quorate("node1"));
 
         let mut h4 = hw(4, &[]);
@@ -818,9 +869,23 @@ mod tests {
         let mut h = hw(3, &[]);
         assert_eq!(h.acquire_lock("l", "node1", 100), LockOutcome::Acquired);
         assert_eq!(h.acquire_lock("l", "node1", 150), LockOutcome::Renewed);
-        assert_eq!(h.acquire_lock("l", "node2", 270), LockOutcome::Denied, "270 - 150 = 120 is still valid");
-        assert_eq!(h.acquire_lock("l", "node2", 271), LockOutcome::Acquired, "takeover");
-        assert_eq!(h.locks()["l"], LockEntry { node: "node2".into(), time: 271 });
+        assert_eq!(
+            h.acquire_lock("l", "node2", 270),
+            LockOutcome::Denied,
+            "270 - 150 = 120 is still valid"
+        );
+        assert_eq!(
+            h.acquire_lock("l", "node2", 271),
+            LockOutcome::Acquired,
+            "takeover"
+        );
+        assert_eq!(
+            h.locks()["l"],
+            LockEntry {
+                node: "node2".into(),
+                time: 271
+            }
+        );
         // Re-acquiring one's own expired lock counts as a new acquisition.
         assert_eq!(h.acquire_lock("l", "node2", 400), LockOutcome::Acquired);
     }
@@ -831,7 +896,10 @@ mod tests {
         assert!(!h.release_lock("l", "node1", 0), "absent");
         h.acquire_lock("l", "node1", 0);
         assert!(!h.release_lock("l", "node2", 10), "foreign");
-        assert!(h.release_lock("l", "node2", 121), "expired counts as released");
+        assert!(
+            h.release_lock("l", "node2", 121),
+            "expired counts as released"
+        );
         assert!(h.locks().contains_key("l"), "and stays in place");
         assert!(h.release_lock("l", "node1", 50));
         assert!(h.locks().is_empty());
@@ -850,9 +918,15 @@ mod tests {
         h.set_time(161);
         assert!(h.watchdog_check("node2"));
         assert!(!h.watchdogs().contains_key(&b));
-        assert_eq!(h.watchdog_update(&b), Err(EnvError::new(format!("no such watchdog handle '{b}'"))));
+        assert_eq!(
+            h.watchdog_update(&b),
+            Err(EnvError::new(format!("no such watchdog handle '{b}'")))
+        );
         h.set_time(221);
-        assert_eq!(h.watchdog_update(&a), Err(EnvError::new("watchdog expired")));
+        assert_eq!(
+            h.watchdog_update(&a),
+            Err(EnvError::new("watchdog expired"))
+        );
         assert_eq!(h.watchdog_close(&a), Err(EnvError::new("watchdog expired")));
         h.watchdog_reset("node1");
         assert!(h.watchdogs().is_empty());
@@ -868,7 +942,15 @@ mod tests {
             &[
                 ("vm:101", &[("node", "node1"), ("state", "enabled")]),
                 ("vm:102", &[("node", "node2")]),
-                ("fa:1001", &[("node", "node2"), ("state", ""), ("max_restart", "2"), ("failback", "0")]),
+                (
+                    "fa:1001",
+                    &[
+                        ("node", "node2"),
+                        ("state", ""),
+                        ("max_restart", "2"),
+                        ("failback", "0"),
+                    ],
+                ),
             ],
         );
         let sc = h.service_config().unwrap();
@@ -887,7 +969,10 @@ mod tests {
     #[test]
     fn service_config_errors() {
         let h = hw(3, &[("vm:101", &[("state", "started")])]);
-        assert_eq!(h.service_config(), Err(EnvError::new("service 'vm:101' without assigned node!")));
+        assert_eq!(
+            h.service_config(),
+            Err(EnvError::new("service 'vm:101' without assigned node!"))
+        );
         let h = hw(3, &[("xx:101", &[("node", "node1")])]);
         assert_eq!(h.service_config(), Err(EnvError::new("implement me")));
         let h = hw(3, &[("vm:abc", &[("node", "node1")])]);
@@ -901,7 +986,8 @@ mod tests {
         let mut ch = ServiceConfigChange::default();
         ch.set.insert("state".into(), "started".into());
         ch.delete.push("group,comment".into());
-        h.update_service_config(&BTreeMap::from([(sid.clone(), ch.clone())])).unwrap();
+        h.update_service_config(&BTreeMap::from([(sid.clone(), ch.clone())]))
+            .unwrap();
         let c = h.service_config().unwrap()[&sid].clone();
         assert_eq!(c.state, RequestedState::Started);
         assert_eq!(c.group, None);
@@ -912,9 +998,14 @@ mod tests {
         );
         assert_eq!(
             h.steal_service(&sid, "node2", "node3"),
-            Err(EnvError::new("current_node for 'vm:101' does not match (node2 != node1)"))
+            Err(EnvError::new(
+                "current_node for 'vm:101' does not match (node2 != node1)"
+            ))
         );
-        assert_eq!(h.steal_service(&other, "node1", "node3"), Err(EnvError::new("no such service 'vm:9'")));
+        assert_eq!(
+            h.steal_service(&other, "node1", "node3"),
+            Err(EnvError::new("no such service 'vm:9'"))
+        );
         h.steal_service(&sid, "node1", "node3").unwrap();
         assert_eq!(h.service_config().unwrap()[&sid].node, "node3");
     }
@@ -923,8 +1014,17 @@ mod tests {
     fn unlock_keeps_a_different_lock() {
         let mut h = hw(3, &[("vm:101", &[("node", "node1"), ("lock", "backup")])]);
         assert_eq!(h.unlock_service("vm:101", Some("create")), None);
-        assert_eq!(h.raw_service("vm:101").unwrap().get("lock").map(String::as_str), Some("backup"));
-        assert_eq!(h.unlock_service("vm:101", Some("backup")), Some("backup".into()));
+        assert_eq!(
+            h.raw_service("vm:101")
+                .unwrap()
+                .get("lock")
+                .map(String::as_str),
+            Some("backup")
+        );
+        assert_eq!(
+            h.unlock_service("vm:101", Some("backup")),
+            Some("backup".into())
+        );
         assert_eq!(h.unlock_service("vm:101", None), None);
         assert_eq!(h.unlock_service("vm:999", None), None);
     }
@@ -940,8 +1040,20 @@ mod tests {
         assert!(!h.any_pending_crm_command());
         assert_eq!(
             h.delete_group_config(),
-            Err(EnvError::new("failed to remove group config: No such file or directory"))
+            Err(EnvError::new(
+                "failed to remove group config: No such file or directory"
+            ))
         );
+    }
+
+    #[test]
+    fn absent_files_read_as_empty_text() {
+        let h = hw(3, &[]);
+        assert_eq!(
+            h.rules_config(),
+            RulesFormat.parse("rules_config", b"").value
+        );
+        assert_eq!(h.group_config(), GroupsFormat.parse("groups", b"").value);
     }
 
     #[test]
@@ -953,7 +1065,10 @@ mod tests {
         assert!(r.get("r1").is_some());
         h.set_rules_config(&r).unwrap();
         let again = h.rules_config();
-        assert_eq!(again.digest, crate::config::digest(h.rules.as_ref().unwrap().0.as_bytes()));
+        assert_eq!(
+            again.digest,
+            crate::config::digest(h.rules.as_ref().unwrap().0.as_bytes())
+        );
         assert_eq!(h.rules_config().get("r1"), r.get("r1"));
     }
 }

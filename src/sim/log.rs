@@ -104,7 +104,12 @@ mod tests {
             "emai    160    node1/crm: FENCE: Try to fence node 'node3'\n"
         );
         assert_eq!(
-            format_line("info", 22, "node10/crm", "status change wait_for_quorum => slave"),
+            format_line(
+                "info",
+                22,
+                "node10/crm",
+                "status change wait_for_quorum => slave"
+            ),
             "info     22   node10/crm: status change wait_for_quorum => slave\n"
         );
         assert_eq!(
@@ -115,13 +120,22 @@ mod tests {
 
     #[test]
     fn long_fields_widen_the_line() {
-        assert_eq!(format_line("warning", 100000, "a-very-long-node/crm", "m"), "warning 100000 a-very-long-node/crm: m\n");
+        assert_eq!(
+            format_line("warning", 100000, "a-very-long-node/crm", "m"),
+            "warning 100000 a-very-long-node/crm: m\n"
+        );
     }
 
     #[test]
     fn one_trailing_newline_is_removed() {
-        assert_eq!(format_line("info", 1, "x", "a\n"), "info      1            x: a\n");
-        assert_eq!(format_line("info", 1, "x", "a\n\n"), "info      1            x: a\n\n");
+        assert_eq!(
+            format_line("info", 1, "x", "a\n"),
+            "info      1            x: a\n"
+        );
+        assert_eq!(
+            format_line("info", 1, "x", "a\n\n"),
+            "info      1            x: a\n\n"
+        );
         // The abnormal-end shape of 01 §5.7: message ends in "\n ".
         assert_eq!(
             format_line("err", 5, "hardware", "exit simulation - boom\n "),
@@ -144,7 +158,10 @@ mod tests {
     struct Shared(Arc<Mutex<Vec<u8>>>);
     impl Write for Shared {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().map_err(|_| std::io::ErrorKind::Other)?.extend_from_slice(b);
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(b);
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -159,7 +176,13 @@ mod tests {
         sink.line("info", 0, "hardware", "a");
         sink.add_echo(Box::new(Shared(buf.clone())));
         sink.line("err", 3, "cmdlist", "b");
-        assert_eq!(sink.text(), "info      0     hardware: a\nerr       3      cmdlist: b\n");
-        assert_eq!(buf.lock().unwrap().as_slice(), b"err       3      cmdlist: b\n");
+        assert_eq!(
+            sink.text(),
+            "info      0     hardware: a\nerr       3      cmdlist: b\n"
+        );
+        assert_eq!(
+            buf.lock().unwrap().as_slice(),
+            b"err       3      cmdlist: b\n"
+        );
     }
 }

@@ -100,7 +100,9 @@ fn lock_of(env: &SimEnv, sid: &Sid) -> Option<String> {
 
 /// Whether the guest runs on the environment's node.
 pub fn check_running(env: &SimEnv, sid: &Sid) -> bool {
-    env.hardware().borrow().is_running(env.nodename(), sid.as_str())
+    env.hardware()
+        .borrow()
+        .is_running(env.nodename(), sid.as_str())
 }
 
 /// `start` (01 §7.1, §7.4).
@@ -109,12 +111,17 @@ pub fn start(env: &mut SimEnv, sid: &Sid) -> EnvResult<()> {
         return Ok(());
     }
     if let Some(lock) = lock_of(env, sid) {
-        env.log(LogLevel::Err, &format!("service '{sid}' locked ({lock}), unable to start!"));
+        env.log(
+            LogLevel::Err,
+            &format!("service '{sid}' locked ({lock}), unable to start!"),
+        );
         return Ok(());
     }
     env.sleep(ACTION_SECONDS);
     let node = env.nodename().to_string();
-    env.hardware().borrow_mut().set_running(&node, sid.as_str(), true);
+    env.hardware()
+        .borrow_mut()
+        .set_running(&node, sid.as_str(), true);
     Ok(())
 }
 
@@ -124,12 +131,17 @@ pub fn shutdown(env: &mut SimEnv, sid: &Sid) -> EnvResult<()> {
         return Ok(());
     }
     if let Some(lock) = lock_of(env, sid) {
-        env.log(LogLevel::Err, &format!("service '{sid}' locked ({lock}), unable to shutdown!"));
+        env.log(
+            LogLevel::Err,
+            &format!("service '{sid}' locked ({lock}), unable to shutdown!"),
+        );
         return Ok(());
     }
     env.sleep(ACTION_SECONDS);
     let node = env.nodename().to_string();
-    env.hardware().borrow_mut().set_running(&node, sid.as_str(), false);
+    env.hardware()
+        .borrow_mut()
+        .set_running(&node, sid.as_str(), false);
     Ok(())
 }
 
@@ -148,13 +160,22 @@ pub fn migrate(env: &mut SimEnv, sid: &Sid, target: &str, mut online: bool) -> E
         _ => {}
     }
     let cmd = if online { "migrate" } else { "relocate" };
-    env.log(LogLevel::Info, &format!("service {sid} - start {cmd} to node '{target}'"));
+    env.log(
+        LogLevel::Info,
+        &format!("service {sid} - start {cmd} to node '{target}'"),
+    );
     if let Some(lock) = lock_of(env, sid) {
-        env.log(LogLevel::Err, &format!("service '{sid}' locked ({lock}), unable to {cmd}!"));
+        env.log(
+            LogLevel::Err,
+            &format!("service '{sid}' locked ({lock}), unable to {cmd}!"),
+        );
         return Ok(false);
     }
     if !online && check_running(env, sid) {
-        env.log(LogLevel::Info, &format!("stopping service {sid} (relocate)"));
+        env.log(
+            LogLevel::Info,
+            &format!("stopping service {sid} (relocate)"),
+        );
         shutdown(env, sid)?;
         // Printed even when an `fa` could not be stopped (01 §7.2 step 3).
         env.log(LogLevel::Info, &format!("service status {sid} stopped"));
@@ -164,9 +185,14 @@ pub fn migrate(env: &mut SimEnv, sid: &Sid, target: &str, mut online: bool) -> E
     env.hardware()
         .borrow_mut()
         .set_service_key(sid.as_str(), "node", target)?;
-    env.log(LogLevel::Info, &format!("service {sid} - end {cmd} to node '{target}'"));
+    env.log(
+        LogLevel::Info,
+        &format!("service {sid} - end {cmd} to node '{target}'"),
+    );
     // The run state is not carried over: the service runs nowhere now.
-    env.hardware().borrow_mut().forget_running(&node, sid.as_str());
+    env.hardware()
+        .borrow_mut()
+        .forget_running(&node, sid.as_str());
     Ok(true)
 }
 
@@ -174,7 +200,9 @@ pub fn migrate(env: &mut SimEnv, sid: &Sid, target: &str, mut online: bool) -> E
 /// and returns the first removed lock.
 pub fn remove_locks(env: &mut SimEnv, sid: &Sid, locks: &[&str]) -> Option<String> {
     let mut hw = env.hardware().borrow_mut();
-    locks.iter().find_map(|name| hw.unlock_service(sid.as_str(), Some(name)))
+    locks
+        .iter()
+        .find_map(|name| hw.unlock_service(sid.as_str(), Some(name)))
 }
 
 #[cfg(test)]
@@ -212,7 +240,10 @@ mod tests {
         assert_eq!(FaSpec::decode("12"), FaSpec::default());
         assert_eq!(FaSpec::decode("1234567"), FaSpec::default());
         let s = FaSpec::decode("130");
-        assert_eq!((s.start_failures, s.migrate_failures, s.cannot_stop), (3, 0, false));
+        assert_eq!(
+            (s.start_failures, s.migrate_failures, s.cannot_stop),
+            (3, 0, false)
+        );
         assert!(s.exists && s.only_node.is_none());
         let s = FaSpec::decode("1001");
         assert!(s.cannot_stop);
@@ -248,7 +279,10 @@ mod tests {
             assert!(!check_running(env, &s));
         }
         start(&mut b, &s).unwrap();
-        assert!(check_running(&b, &s), "the 4th attempt succeeds, on any node");
+        assert!(
+            check_running(&b, &s),
+            "the 4th attempt succeeds, on any node"
+        );
         assert_eq!(a.loop_delay(), 0, "failed starts cost nothing");
     }
 
@@ -294,7 +328,10 @@ mod tests {
              err       0    node1/lrm: service 'vm:103' locked (create), unable to migrate!\n"
         );
         assert_eq!(remove_locks(&mut a, &s, &["backup", "mounted"]), None);
-        assert_eq!(remove_locks(&mut a, &s, &["backup", "create"]).as_deref(), Some("create"));
+        assert_eq!(
+            remove_locks(&mut a, &s, &["backup", "create"]).as_deref(),
+            Some("create")
+        );
         start(&mut a, &s).unwrap();
         assert!(check_running(&a, &s));
     }

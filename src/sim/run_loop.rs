@@ -80,7 +80,9 @@ impl Simulation {
         };
         match &outcome {
             Outcome::Done => self.hw_log("info", "hardware", "exit simulation - done"),
-            Outcome::Aborted(e) => self.hw_log("err", "hardware", &format!("exit simulation - {e}\n ")),
+            Outcome::Aborted(e) => {
+                self.hw_log("err", "hardware", &format!("exit simulation - {e}\n "))
+            }
         }
         outcome
     }
@@ -209,12 +211,14 @@ impl Simulation {
         let shutdown = self.cluster.hw.borrow().node(node).and_then(|n| n.shutdown);
         match shutdown {
             Some(ShutdownKind::Reboot) => {
-                self.cluster.hardware_command(&format!("power {node} off"), "reboot")?;
-                self.cluster.hardware_command(&format!("power {node} on"), "reboot")
+                self.cluster
+                    .hardware_command(&format!("power {node} off"), "reboot")?;
+                self.cluster
+                    .hardware_command(&format!("power {node} on"), "reboot")
             }
-            Some(ShutdownKind::Shutdown) => {
-                self.cluster.hardware_command(&format!("power {node} off"), "shutdown")
-            }
+            Some(ShutdownKind::Shutdown) => self
+                .cluster
+                .hardware_command(&format!("power {node} off"), "shutdown"),
             None if stopped_on_purpose => Ok(()),
             None => Err(EnvError::new("unexpected CRM exit - not implemented")),
         }
@@ -229,7 +233,9 @@ impl Simulation {
         let restart = slot.lrm.take().is_some_and(|l| l.restart);
         let shutdown = self.cluster.hw.borrow().node(node).and_then(|n| n.shutdown);
         match (restart, shutdown) {
-            (true, Some(_)) => Err(EnvError::new("lrm restart during shutdown - not implemented")),
+            (true, Some(_)) => Err(EnvError::new(
+                "lrm restart during shutdown - not implemented",
+            )),
             (true, None) => {
                 // Same environment, same timestamp as the exit line; the
                 // new LRM first runs in the next loop.
@@ -270,8 +276,12 @@ impl Simulation {
         let now = self.now();
         match lc {
             LoopCommand::Delay(n) => self.next_cmd_at = now.saturating_add(n),
-            LoopCommand::SkipRound(DaemonKind::Crm, n) => self.skip_crm = self.skip_crm.saturating_add(n),
-            LoopCommand::SkipRound(DaemonKind::Lrm, n) => self.skip_lrm = self.skip_lrm.saturating_add(n),
+            LoopCommand::SkipRound(DaemonKind::Crm, n) => {
+                self.skip_crm = self.skip_crm.saturating_add(n)
+            }
+            LoopCommand::SkipRound(DaemonKind::Lrm, n) => {
+                self.skip_lrm = self.skip_lrm.saturating_add(n)
+            }
         }
         Ok(())
     }
@@ -327,7 +337,10 @@ mod tests {
     fn empty_cmdlist_ends_at_the_first_slot_after_500() {
         let (o, log) = run(3, &[]);
         assert_eq!(o, Outcome::Done);
-        assert_eq!(harness(&log).last().map(String::as_str), Some("info    520     hardware: exit simulation - done"));
+        assert_eq!(
+            harness(&log).last().map(String::as_str),
+            Some("info    520     hardware: exit simulation - done")
+        );
     }
 
     #[test]
@@ -361,8 +374,14 @@ mod tests {
 
     #[test]
     fn command_errors_end_the_run_abnormally() {
-        let (o, log) = run(3, &[&["network node1 on", "power node1 toggle", "network node2 on"]]);
-        assert_eq!(o, Outcome::Aborted(EnvError::new("sim_hardware_cmd: unknown action 'toggle'")));
+        let (o, log) = run(
+            3,
+            &[&["network node1 on", "power node1 toggle", "network node2 on"]],
+        );
+        assert_eq!(
+            o,
+            Outcome::Aborted(EnvError::new("sim_hardware_cmd: unknown action 'toggle'"))
+        );
         assert_eq!(
             log,
             "info      0     hardware: starting simulation\n\
@@ -377,14 +396,24 @@ mod tests {
         let (o, log) = run(3, &[&["delay 20000"]]);
         assert_eq!(
             o,
-            Outcome::Aborted(EnvError::new("simulation exceeded maximum time (10000) - force end"))
+            Outcome::Aborted(EnvError::new(
+                "simulation exceeded maximum time (10000) - force end"
+            ))
         );
         assert!(log.ends_with("err   10020     hardware: exit simulation - simulation exceeded maximum time (10000) - force end\n \n"));
     }
 
     #[test]
     fn skip_messages_only_for_the_first_node() {
-        let (_, log) = run(3, &[&["power node1 on", "power node2 on", "skip-round crm 2", "skip-round lrm"]]);
+        let (_, log) = run(
+            3,
+            &[&[
+                "power node1 on",
+                "power node2 on",
+                "skip-round crm 2",
+                "skip-round lrm",
+            ]],
+        );
         let h = harness(&log);
         assert_eq!(
             &h[1..7],
@@ -400,6 +429,9 @@ mod tests {
         assert_eq!(h[7], "info     40     run-loop: skipping CRM round");
         assert!(!h[8].contains("run-loop"));
         let (_, log) = run(3, &[&["power node2 on", "skip-round crm"]]);
-        assert!(!log.contains("skipping"), "node1 has no CRM: nothing logged");
+        assert!(
+            !log.contains("skipping"),
+            "node1 has no CRM: nothing logged"
+        );
     }
 }

@@ -156,7 +156,9 @@ fn loose_f64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::E
             .parse()
             .map(Some)
             .map_err(|_| serde::de::Error::custom(format!("expected a number, got '{s}'"))),
-        other => Err(serde::de::Error::custom(format!("expected a number, got {other}"))),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a number, got {other}"
+        ))),
     }
 }
 
@@ -268,10 +270,13 @@ impl Scenario {
         let mut s = Scenario::empty();
 
         if let Some(t) = get("manager_status") {
-            s.manager_status = Some(ManagerStatus::from_json(t).map_err(|e| ScenarioError::Invalid {
-                path: path("manager_status"),
-                message: e.to_string(),
-            })?);
+            s.manager_status =
+                Some(
+                    ManagerStatus::from_json(t).map_err(|e| ScenarioError::Invalid {
+                        path: path("manager_status"),
+                        message: e.to_string(),
+                    })?,
+                );
         }
         if let Some(t) = get("rules_config") {
             s.warnings
@@ -279,7 +284,8 @@ impl Scenario {
             s.rules_config = Some(t.to_string());
         }
         if let Some(t) = get("groups") {
-            s.warnings.extend(GroupsFormat.parse("groups", t.as_bytes()).warnings);
+            s.warnings
+                .extend(GroupsFormat.parse("groups", t.as_bytes()).warnings);
             s.groups = Some(t.to_string());
         }
 
@@ -295,7 +301,9 @@ impl Scenario {
                         }
                         let text = perl::scalar_text(&v).ok_or_else(|| ScenarioError::Invalid {
                             path: p.clone(),
-                            message: format!("service '{sid}': '{k}' must be a string or number, got {v}"),
+                            message: format!(
+                                "service '{sid}': '{k}' must be a string or number, got {v}"
+                            ),
                         })?;
                         d.insert(k, text);
                     }
@@ -304,8 +312,10 @@ impl Scenario {
             }
             None => {
                 for (sid, node) in DEFAULT_SERVICES {
-                    s.services
-                        .insert(sid.to_string(), RawService::from([("node".to_string(), node.to_string())]));
+                    s.services.insert(
+                        sid.to_string(),
+                        RawService::from([("node".to_string(), node.to_string())]),
+                    );
                 }
             }
         }
@@ -422,7 +432,9 @@ mod tests {
     use super::*;
 
     fn files(list: &[(&str, &str)]) -> BTreeMap<String, String> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn load(list: &[(&str, &str)]) -> Result<Scenario, ScenarioError> {
@@ -448,8 +460,14 @@ mod tests {
     fn dynamic_defaults_follow_the_static_file() {
         let s = load(&[
             ("cmdlist", "[]"),
-            ("service_config", r#"{"vm:1": {"node": "node1"}, "vm:2": {"node": "node1"}}"#),
-            ("static_service_stats", r#"{"vm:2": {"maxcpu": 2, "maxmem": "1024"}, "vm:9": {}}"#),
+            (
+                "service_config",
+                r#"{"vm:1": {"node": "node1"}, "vm:2": {"node": "node1"}}"#,
+            ),
+            (
+                "static_service_stats",
+                r#"{"vm:2": {"maxcpu": 2, "maxmem": "1024"}, "vm:9": {}}"#,
+            ),
         ])
         .unwrap();
         assert_eq!(s.static_stats["vm:2"].maxmem, Some(1024.0));
@@ -478,8 +496,8 @@ mod tests {
         assert_eq!(s.nodes["node2"].shutdown, Some(ShutdownKind::Reboot));
         assert_eq!(s.services["vm:1"]["max_restart"], "2");
         assert!(!s.services["vm:1"].contains_key("comment"));
-        assert_eq!(s.service_status["node1"]["vm:1"], true);
-        assert_eq!(s.service_status["node1"]["vm:2"], false);
+        assert!(s.service_status["node1"]["vm:1"]);
+        assert!(!s.service_status["node1"]["vm:2"]);
         assert!(s.service_status["node2"].is_empty());
     }
 
@@ -489,24 +507,52 @@ mod tests {
         assert_eq!(e.to_string(), "t/cmdlist: missing");
         let e = load(&[("cmdlist", "[\n  [\"power node1 on\",]\n]")]).unwrap_err();
         assert!(matches!(e, ScenarioError::Json { line: 2, .. }), "{e:?}");
-        assert!(e.to_string().starts_with("t/cmdlist: line 2, column "), "{e}");
+        assert!(
+            e.to_string().starts_with("t/cmdlist: line 2, column "),
+            "{e}"
+        );
         let e = load(&[("cmdlist", "[[1]]")]).unwrap_err();
-        assert_eq!(e.to_string(), "t/cmdlist: line 1, column 3: invalid type: integer `1`, expected a string");
+        assert_eq!(
+            e.to_string(),
+            "t/cmdlist: line 1, column 3: invalid type: integer `1`, expected a string"
+        );
         let e = load(&[("cmdlist", "{}")]).unwrap_err();
-        assert!(e.to_string().starts_with("t/cmdlist: line 1, column "), "{e}");
+        assert!(
+            e.to_string().starts_with("t/cmdlist: line 1, column "),
+            "{e}"
+        );
     }
 
     #[test]
     fn other_file_errors() {
-        let e = load(&[("cmdlist", "[]"), ("hardware_status", r#"{"node1": {"power": "maybe"}}"#)]).unwrap_err();
-        assert!(e.to_string().starts_with("t/hardware_status: line 1, column "), "{e}");
-        let e = load(&[("cmdlist", "[]"), ("service_config", r#"{"vm:1": {"node": ["a"]}}"#)]).unwrap_err();
+        let e = load(&[
+            ("cmdlist", "[]"),
+            ("hardware_status", r#"{"node1": {"power": "maybe"}}"#),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t/hardware_status: line 1, column "),
+            "{e}"
+        );
+        let e = load(&[
+            ("cmdlist", "[]"),
+            ("service_config", r#"{"vm:1": {"node": ["a"]}}"#),
+        ])
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             r#"t/service_config: service 'vm:1': 'node' must be a string or number, got ["a"]"#
         );
-        let e = load(&[("cmdlist", "[]"), ("service_config", r#"{"vm:1": {"state": "started"}}"#)]).unwrap_err();
-        assert_eq!(e.to_string(), "t/service_config: service 'vm:1' without assigned node!");
+        let e = load(&[
+            ("cmdlist", "[]"),
+            ("service_config", r#"{"vm:1": {"state": "started"}}"#),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t/service_config: service 'vm:1' without assigned node!"
+        );
         let e = load(&[("cmdlist", "[]"), ("datacenter.cfg", "[]")]).unwrap_err();
         assert!(e.to_string().starts_with("t/datacenter.cfg: "), "{e}");
         let e = load(&[("cmdlist", "[]"), ("manager_status", "[1]")]).unwrap_err();

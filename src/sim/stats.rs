@@ -41,10 +41,18 @@ impl Hardware {
                     // Missing values compare as 0.
                     let v = |x: Option<f64>| x.unwrap_or(0.0);
                     if v(u.cpu) > v(u.maxcpu) {
-                        self.log("warning", "hardware", &format!("overcommitted cpu on '{sid}'"));
+                        self.log(
+                            "warning",
+                            "hardware",
+                            &format!("overcommitted cpu on '{sid}'"),
+                        );
                     }
                     if v(u.mem) > v(u.maxmem) {
-                        self.log("warning", "hardware", &format!("overcommitted mem on '{sid}'"));
+                        self.log(
+                            "warning",
+                            "hardware",
+                            &format!("overcommitted mem on '{sid}'"),
+                        );
                     }
                     u
                 }
@@ -99,23 +107,37 @@ impl Hardware {
             if !self.is_running(&cd.node, sid.as_str()) {
                 continue;
             }
-            let d = self.dynamic_stats.get(sid.as_str()).copied().unwrap_or_default();
+            let d = self
+                .dynamic_stats
+                .get(sid.as_str())
+                .copied()
+                .unwrap_or_default();
             let cpu = d
                 .cpu
                 .ok_or_else(|| EnvError::new(format!("unknown cpu load for '{sid}'")))?;
             let mem = d
                 .mem
                 .ok_or_else(|| EnvError::new(format!("unknown memory usage for '{sid}'")))?;
-            let Some(n) = out.get_mut(&cd.node) else { continue };
+            let Some(n) = out.get_mut(&cd.node) else {
+                continue;
+            };
             n.cpu += cpu;
             let over_cpu = n.cpu > n.maxcpu.unwrap_or(0.0);
             n.mem += mem;
             let over_mem = n.mem > n.maxmem.unwrap_or(0.0);
             if over_cpu {
-                self.log("warning", "hardware", &format!("overcommitted cpu on '{}'", cd.node));
+                self.log(
+                    "warning",
+                    "hardware",
+                    &format!("overcommitted cpu on '{}'", cd.node),
+                );
             }
             if over_mem {
-                self.log("warning", "hardware", &format!("overcommitted mem on '{}'", cd.node));
+                self.log(
+                    "warning",
+                    "hardware",
+                    &format!("overcommitted mem on '{}'", cd.node),
+                );
             }
         }
         Ok(out)
@@ -134,15 +156,43 @@ mod tests {
         n1.maxcpu = Some(2.0);
         s.nodes.insert("node1".into(), n1);
         s.nodes.insert("node2".into(), NodeHardware::off());
-        for (sid, node, state) in [("vm:1", "node1", "started"), ("vm:2", "node1", "stopped"), ("vm:3", "node2", "")] {
+        for (sid, node, state) in [
+            ("vm:1", "node1", "started"),
+            ("vm:2", "node1", "stopped"),
+            ("vm:3", "node2", ""),
+        ] {
             s.services.insert(
                 sid.into(),
-                [("node".to_string(), node.to_string()), ("state".to_string(), state.to_string())].into(),
+                [
+                    ("node".to_string(), node.to_string()),
+                    ("state".to_string(), state.to_string()),
+                ]
+                .into(),
             );
         }
-        s.static_stats.insert("vm:1".into(), Usage { maxcpu: Some(1.0), maxmem: Some(10.0), ..Usage::default() });
-        s.dynamic_stats.insert("vm:1".into(), Usage { cpu: Some(1.5), mem: Some(5.0), ..Usage::default() });
-        s.dynamic_stats.insert("vm:2".into(), Usage { cpu: Some(1.0), ..Usage::default() });
+        s.static_stats.insert(
+            "vm:1".into(),
+            Usage {
+                maxcpu: Some(1.0),
+                maxmem: Some(10.0),
+                ..Usage::default()
+            },
+        );
+        s.dynamic_stats.insert(
+            "vm:1".into(),
+            Usage {
+                cpu: Some(1.5),
+                mem: Some(5.0),
+                ..Usage::default()
+            },
+        );
+        s.dynamic_stats.insert(
+            "vm:2".into(),
+            Usage {
+                cpu: Some(1.0),
+                ..Usage::default()
+            },
+        );
         Hardware::new(&s)
     }
 
@@ -183,12 +233,29 @@ mod tests {
         h.set_running("node1", "vm:1", true);
         h.set_running("node2", "vm:2", true);
         let dy = h.dynamic_node_stats().unwrap();
-        assert_eq!((dy["node1"].cpu, dy["node1"].mem), (1.5, 5.0), "vm:2 runs off its configured node");
+        assert_eq!(
+            (dy["node1"].cpu, dy["node1"].mem),
+            (1.5, 5.0),
+            "vm:2 runs off its configured node"
+        );
         h.set_running("node1", "vm:2", true);
-        assert_eq!(h.dynamic_node_stats(), Err(EnvError::new("unknown memory usage for 'vm:2'")));
-        h.dynamic_stats.insert("vm:2".into(), Usage { cpu: Some(1.0), mem: Some(1.0), ..Usage::default() });
+        assert_eq!(
+            h.dynamic_node_stats(),
+            Err(EnvError::new("unknown memory usage for 'vm:2'"))
+        );
+        h.dynamic_stats.insert(
+            "vm:2".into(),
+            Usage {
+                cpu: Some(1.0),
+                mem: Some(1.0),
+                ..Usage::default()
+            },
+        );
         let dy = h.dynamic_node_stats().unwrap();
         assert_eq!(dy["node1"].cpu, 2.5);
-        assert_eq!(h.log_text(), "warning     0     hardware: overcommitted cpu on 'node1'\n");
+        assert_eq!(
+            h.log_text(),
+            "warning     0     hardware: overcommitted cpu on 'node1'\n"
+        );
     }
 }

@@ -100,7 +100,11 @@ pub fn reset_status_dir(status: &Path) -> Result<(), TesterError> {
 /// Runs the scenario in `dir` like upstream's tester: clears `status`,
 /// writes the log to `status/log` as it goes (and to stdout if `echo`),
 /// then writes the other status files for debugging.
-pub fn run_with_status_dir(dir: &Path, status: &Path, echo: bool) -> Result<RunResult, TesterError> {
+pub fn run_with_status_dir(
+    dir: &Path,
+    status: &Path,
+    echo: bool,
+) -> Result<RunResult, TesterError> {
     let scenario = Scenario::load(dir)?;
     if echo {
         for w in &scenario.warnings {
@@ -178,8 +182,11 @@ impl Verdict {
                 ..
             } => format!(
                 "log differs at line {line}: expected {}, got {}",
-                expected.as_deref().map_or("end of log".to_string(), |l| format!("'{l}'")),
-                got.as_deref().map_or("end of log".to_string(), |l| format!("'{l}'")),
+                expected
+                    .as_deref()
+                    .map_or("end of log".to_string(), |l| format!("'{l}'")),
+                got.as_deref()
+                    .map_or("end of log".to_string(), |l| format!("'{l}'")),
             ),
             Verdict::NoExpect => "no log.expect".to_string(),
             Verdict::Error(e) => e.clone(),
@@ -227,7 +234,9 @@ pub fn check_dir(dir: &Path) -> Verdict {
         Ok(s) => s,
         Err(e) => return Verdict::Error(e.to_string()),
     };
-    match catch_unwind(AssertUnwindSafe(|| run_scenario(&scenario, RunOptions::default()))) {
+    match catch_unwind(AssertUnwindSafe(|| {
+        run_scenario(&scenario, RunOptions::default())
+    })) {
         Ok(r) => compare(&expected, &r.log),
         Err(p) => Verdict::Error(format!("panic: {}", panic_text(p.as_ref()))),
     }
@@ -249,7 +258,8 @@ fn check_copy(dir: &Path, scratch: &Path) -> Verdict {
         let Some(expected) = read_expect(scratch)? else {
             return Ok(Verdict::NoExpect);
         };
-        let r = run_with_status_dir(scratch, &scratch.join("status"), false).map_err(|e| e.to_string())?;
+        let r = run_with_status_dir(scratch, &scratch.join("status"), false)
+            .map_err(|e| e.to_string())?;
         Ok(compare(&expected, &r.log))
     };
     let v = run().unwrap_or_else(Verdict::Error);
@@ -292,7 +302,11 @@ impl SuiteReport {
 /// on up to `jobs` threads (at least one).
 pub fn run_suite(dir: &Path, jobs: usize) -> std::io::Result<SuiteReport> {
     let dirs = scenario_dirs(dir)?;
-    let scratch_root = std::env::temp_dir().join(format!("pve-ha-suite-{}", std::process::id()));
+    // Unique per process and per call, so concurrent suites never share.
+    static SUITES: AtomicUsize = AtomicUsize::new(0);
+    let n = SUITES.fetch_add(1, Ordering::SeqCst);
+    let scratch_root =
+        std::env::temp_dir().join(format!("pve-ha-suite-{}-{n}", std::process::id()));
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Verdict>>> = dirs.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
@@ -313,7 +327,10 @@ pub fn run_suite(dir: &Path, jobs: usize) -> std::io::Result<SuiteReport> {
         .iter()
         .zip(slots)
         .map(|(d, slot)| {
-            let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let v = slot
                 .into_inner()
                 .ok()
@@ -333,14 +350,26 @@ mod tests {
     fn compare_reports_the_first_difference() {
         assert_eq!(compare("a\nb\n", "a\nb\n"), Verdict::Pass);
         let v = compare("a\nb\n", "a\nc\n");
-        let Verdict::Mismatch { line, expected, got, diff } = &v else {
+        let Verdict::Mismatch {
+            line,
+            expected,
+            got,
+            diff,
+        } = &v
+        else {
             panic!("{v:?}")
         };
-        assert_eq!((*line, expected.as_deref(), got.as_deref()), (2, Some("b"), Some("c")));
+        assert_eq!(
+            (*line, expected.as_deref(), got.as_deref()),
+            (2, Some("b"), Some("c"))
+        );
         assert!(diff.contains("-b\n+c\n"), "{diff}");
         assert_eq!(v.summary(), "log differs at line 2: expected 'b', got 'c'");
         let v = compare("a\n", "a\nb\n");
-        assert_eq!(v.summary(), "log differs at line 2: expected end of log, got 'b'");
+        assert_eq!(
+            v.summary(),
+            "log differs at line 2: expected end of log, got 'b'"
+        );
         let v = compare("a\n", "a");
         assert!(matches!(v, Verdict::Mismatch { .. }));
     }
