@@ -2,6 +2,16 @@
 //! time in sorted node order, advances the hardware clock, checks the
 //! watchdogs, handles daemon exits, applies the command batches and
 //! decides when the simulation ends.
+//!
+//! **Lockstep extension (ours, not upstream).** Upstream serialises the
+//! nodes inside a loop (each daemon iteration costs one virtual second), so
+//! a loop lasts `2 × nodes` seconds and clusters of 30 or more nodes would
+//! outlast the 60 s watchdog; it refuses them with `unable to simulate so
+//! many nodes`. Real nodes run side by side, so for exactly those clusters
+//! we step every node within the same two virtual seconds instead: each
+//! node's CRM runs at the loop start `T`, its LRM at `T + 1`, and the loop
+//! lasts the minimum 20 s. Clusters upstream can simulate never take this
+//! path, so their logs are unchanged.
 
 use std::collections::VecDeque;
 
@@ -101,22 +111,26 @@ impl Simulation {
 
     /// One loop (01 §5.2); `Ok(true)` when the simulation ends.
     fn one_loop(&mut self) -> EnvResult<bool> {
-        let looptime = MIN_LOOP_TIME.max(2 * self.nodes.len() as Time);
-        if looptime >= MAX_LOOP_TIME {
-            return Err(EnvError::new(
-                "unable to simulate so many nodes. You need to increase watchdog/lock timeouts.",
-            ));
-        }
+        let serial_looptime = MIN_LOOP_TIME.max(2 * self.nodes.len() as Time);
+        // Upstream aborts here; we switch to lockstep (module doc).
+        let lockstep = serial_looptime >= MAX_LOOP_TIME;
+        let looptime = if lockstep { MIN_LOOP_TIME } else { serial_looptime };
         let start = self.now();
+        let mut loop_end = start;
         let nodes = self.nodes.clone();
         for (i, node) in nodes.iter().enumerate() {
             let first = i == 0;
+            if lockstep {
+                self.set_now(start);
+            }
             self.step_daemon(node, DaemonKind::Crm, first)?;
             // A power cycle in the CRM exit just created a fresh LRM; it
             // runs in this same loop (01 §5.2 step 3.2).
             self.step_daemon(node, DaemonKind::Lrm, first)?;
             self.watchdog_checks()?;
+            loop_end = loop_end.max(self.now());
         }
+        self.set_now(loop_end);
         self.skip_crm = (self.skip_crm - 1).max(0);
         self.skip_lrm = (self.skip_lrm - 1).max(0);
         if self.now() - start < looptime {
@@ -360,16 +374,21 @@ mod tests {
         let h = harness(&log);
         assert_eq!(h[1], "info     24      cmdlist: execute network node1 on");
         assert_eq!(h[2], "info    144      cmdlist: execute network node1 off");
-        let (o, log) = run(30, &[]);
-        assert_eq!(
-            o,
-            Outcome::Aborted(EnvError::new(
-                "unable to simulate so many nodes. You need to increase watchdog/lock timeouts."
-            ))
-        );
-        assert!(log.ends_with(
-            "err       0     hardware: exit simulation - unable to simulate so many nodes. You need to increase watchdog/lock timeouts.\n \n"
-        ));
+        // 29 nodes: the largest serialised loop upstream simulates (58 s).
+        let (_, log) = run(29, &[&["network node1 on"], &["network node1 off"]]);
+        let h = harness(&log);
+        assert_eq!(h[1], "info     58      cmdlist: execute network node1 on");
+        assert_eq!(h[2], "info    348      cmdlist: execute network node1 off");
+    }
+
+    #[test]
+    fn thirty_nodes_and_more_run_in_lockstep() {
+        // Upstream aborts here; our extension keeps 20 s loops (module doc).
+        let (o, log) = run(30, &[&["network node1 on"], &["network node1 off"]]);
+        assert_eq!(o, Outcome::Done);
+        let h = harness(&log);
+        assert_eq!(h[1], "info     20      cmdlist: execute network node1 on");
+        assert_eq!(h[2], "info    120      cmdlist: execute network node1 off");
     }
 
     #[test]
