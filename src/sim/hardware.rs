@@ -177,40 +177,41 @@ fn is_sim_sid(sid: &str) -> bool {
 /// shape, `state` default `disabled` (`enabled` ⇒ `started`), numeric
 /// defaults 1.
 pub fn check_services(raw: &BTreeMap<String, RawService>) -> EnvResult<ServiceConfig> {
-    let mut out = ServiceConfig::new();
-    for (sid, d) in raw {
-        let node = match d.get("node") {
-            Some(n) if perl::truthy(n) => n.clone(),
-            _ => {
-                return Err(EnvError::new(format!(
-                    "service '{sid}' without assigned node!"
-                )))
-            }
-        };
-        if !is_sim_sid(sid) {
-            return Err(EnvError::new("implement me"));
+    raw.iter().map(|(sid, d)| check_service(sid, d)).collect()
+}
+
+/// The checked view of one service (01 §2.5).
+pub fn check_service(sid: &str, d: &RawService) -> EnvResult<(Sid, ServiceConf)> {
+    let node = match d.get("node") {
+        Some(n) if perl::truthy(n) => n.clone(),
+        _ => {
+            return Err(EnvError::new(format!(
+                "service '{sid}' without assigned node!"
+            )))
         }
-        let parsed: Sid = sid.parse().map_err(|_| EnvError::new("implement me"))?;
-        let state = match d.get("state").map(String::as_str) {
-            None | Some("") => RequestedState::Disabled,
-            Some(w) => w
-                .parse()
-                .map_err(|_| EnvError::new(format!("service '{sid}' has unknown state '{w}'")))?,
-        };
-        out.insert(
-            parsed,
-            ServiceConf {
-                node,
-                state,
-                failback: d.get("failback").is_none_or(|v| perl::truthy(v)),
-                max_restart: d.get("max_restart").map_or(1, |v| perl::integer(v)),
-                max_relocate: d.get("max_relocate").map_or(1, |v| perl::integer(v)),
-                group: d.get("group").cloned(),
-                comment: d.get("comment").cloned(),
-            },
-        );
+    };
+    if !is_sim_sid(sid) {
+        return Err(EnvError::new("implement me"));
     }
-    Ok(out)
+    let parsed: Sid = sid.parse().map_err(|_| EnvError::new("implement me"))?;
+    let state = match d.get("state").map(String::as_str) {
+        None | Some("") => RequestedState::Disabled,
+        Some(w) => w
+            .parse()
+            .map_err(|_| EnvError::new(format!("service '{sid}' has unknown state '{w}'")))?,
+    };
+    Ok((
+        parsed,
+        ServiceConf {
+            node,
+            state,
+            failback: d.get("failback").is_none_or(|v| perl::truthy(v)),
+            max_restart: d.get("max_restart").map_or(1, |v| perl::integer(v)),
+            max_relocate: d.get("max_relocate").map_or(1, |v| perl::integer(v)),
+            group: d.get("group").cloned(),
+            comment: d.get("comment").cloned(),
+        },
+    ))
 }
 
 impl Hardware {
@@ -491,9 +492,38 @@ impl Hardware {
         r
     }
 
+    /// Changes one stored service and refreshes its part of the checked
+    /// view. Recovering a thousand services would otherwise re-check the
+    /// whole configuration a thousand times.
+    pub fn edit_service<R>(
+        &mut self,
+        sid: &str,
+        f: impl FnOnce(&mut BTreeMap<String, RawService>) -> R,
+    ) -> R {
+        let r = f(&mut self.services);
+        let Ok(checked) = &mut self.checked else {
+            self.checked = check_services(&self.services);
+            return r;
+        };
+        match self.services.get(sid).map(|d| check_service(sid, d)) {
+            Some(Ok((parsed, conf))) => {
+                checked.insert(parsed, conf);
+            }
+            None => {
+                if let Ok(parsed) = sid.parse::<Sid>() {
+                    checked.remove(&parsed);
+                }
+            }
+            // The first failing service decides the error of every read;
+            // recompute it over the whole map.
+            Some(Err(_)) => self.checked = check_services(&self.services),
+        }
+        r
+    }
+
     /// Sets `key` of an existing service; `no such service` otherwise.
     pub fn set_service_key(&mut self, sid: &str, key: &str, value: &str) -> EnvResult<()> {
-        self.edit_services(|s| match s.get_mut(sid) {
+        self.edit_service(sid, |s| match s.get_mut(sid) {
             Some(d) => {
                 d.insert(key.to_string(), value.to_string());
                 Ok(())
@@ -528,7 +558,7 @@ impl Hardware {
 
     /// `steal_service` (01 §6.5): moves the configured node.
     pub fn steal_service(&mut self, sid: &Sid, current: &str, new: &str) -> EnvResult<()> {
-        self.edit_services(|s| {
+        self.edit_service(sid.as_str(), |s| {
             let d = s
                 .get_mut(sid.as_str())
                 .ok_or_else(|| EnvError::new(format!("no such service '{sid}'")))?;
@@ -555,7 +585,7 @@ impl Hardware {
                 return None;
             }
         }
-        self.edit_services(|s| s.get_mut(sid).and_then(|d| d.remove("lock")))
+        self.edit_service(sid, |s| s.get_mut(sid).and_then(|d| d.remove("lock")))
     }
 
     // --- run states (01 §7.1) ---

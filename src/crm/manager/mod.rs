@@ -9,6 +9,10 @@ mod groups;
 mod round;
 mod rules;
 
+/// The motion kinds, for the auto-rebalancer's use of
+/// `queue_resource_motion` (04 §8.8).
+pub(crate) use commands::Motion;
+
 use std::collections::BTreeMap;
 
 use crate::config::datacenter::{CrsMode, CrsSettings};

@@ -249,14 +249,18 @@ impl Manager {
 
     /// Writes `manager_status` (02 §3.14).
     pub(crate) fn write_manager_status(&mut self, env: &mut dyn Env) -> EnvResult<()> {
+        // The service map is moved into the status and back instead of
+        // cloned: with thousands of services the copy would dominate.
         let ms = ManagerStatus {
             master_node: Some(self.nodename.clone()),
             timestamp: Some(env.get_time()),
             node_status: self.ns.status.clone(),
-            service_status: self.ss.clone(),
+            service_status: std::mem::take(&mut self.ss),
             node_request: self.node_request.clone(),
             disarm: self.disarm.clone(),
         };
-        env.write_manager_status(&ms)
+        let result = env.write_manager_status(&ms);
+        self.ss = ms.service_status;
+        result
     }
 }

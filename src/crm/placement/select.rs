@@ -72,8 +72,28 @@ fn select(
     let tried: &[String] = sd.and_then(|sd| sd.failed_nodes.as_deref()).unwrap_or(&[]);
     let fallback = sd.and_then(|sd| sd.maintenance_node.as_deref());
 
-    // Steps 1–2: node affinity decides the candidate class.
     let online = usage.online_set();
+    // Fast path, same result as steps 1–9 below: a service in no rule has
+    // every online node as candidate and no affinity filter applies, so
+    // with preference `none` the answer is known without building the
+    // candidate set (this keeps a steady round linear in the services).
+    let in_rules = rules.node_affinity.contains_key(sid)
+        || rules.positive.contains_key(sid)
+        || rules.negative.contains_key(sid);
+    if !in_rules && pref == NodePreference::None {
+        let current_online = current.filter(|c| online.contains(*c));
+        if let Some(c) = current_online.filter(|_| !cd.failback) {
+            return Some(c.to_string());
+        }
+        if let Some(f) = fallback.filter(|f| online.contains(*f)) {
+            return Some(f.to_string());
+        }
+        if let Some(c) = current_online {
+            return Some(c.to_string());
+        }
+    }
+
+    // Steps 1–2: node affinity decides the candidate class.
     let na = rules.node_affinity_sets(sid, online);
     let mut pri: BTreeSet<String> = na.preferred;
     if pri.is_empty() {

@@ -54,6 +54,20 @@ struct Resource {
     running: bool,
 }
 
+/// A resource as auto-rebalancing sees it (04 §8.5): the nodes it is
+/// placed on (one when stationary, source and target when moving) and the
+/// CPU and memory a migration would shift — `maxcpu`/`maxmem` for
+/// `static`, the measured `cpu`/`mem` for `dynamic`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedResource {
+    /// Nodes the resource is placed on.
+    pub nodes: Vec<String>,
+    /// CPU moved along with it (cores).
+    pub cpu: f64,
+    /// Memory moved along with it (bytes).
+    pub mem: f64,
+}
+
 /// A `static` or `dynamic` usage object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeightedUsage {
@@ -240,6 +254,60 @@ impl WeightedUsage {
             }
         }
         view
+    }
+
+    /// The per-node view auto-rebalancing measures imbalance on (04 §8.2),
+    /// sorted by node: `static` uses the aggregated "every resource as
+    /// started" view (04 §4.3), `dynamic` the node statistics as given —
+    /// they already contain the running guests, and starting ones are not
+    /// added either (04 §4.4).
+    pub fn balance_view(&self) -> BTreeMap<String, Load> {
+        match self.flavour {
+            Flavour::Static => self
+                .view()
+                .into_iter()
+                .map(|(n, l)| (n.clone(), l))
+                .collect(),
+            Flavour::Dynamic => self
+                .nodes
+                .iter()
+                .map(|(n, node)| {
+                    (
+                        n.clone(),
+                        Load {
+                            cpu: node.cpu,
+                            maxcpu: node.maxcpu,
+                            mem: node.mem,
+                            maxmem: node.maxmem,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Every added resource with its placement and the load a migration
+    /// would move (04 §8.5), sorted by sid.
+    pub fn placed_resources(&self) -> BTreeMap<Sid, PlacedResource> {
+        self.resources
+            .iter()
+            .map(|(sid, res)| {
+                // A static service without a CPU limit counts its node's
+                // full CPU count in the view but moves 0 CPU (04 §8.5).
+                let (cpu, mem) = match self.flavour {
+                    Flavour::Static => (res.load.maxcpu, res.load.maxmem),
+                    Flavour::Dynamic => (res.load.cpu, res.load.mem),
+                };
+                (
+                    sid.clone(),
+                    PlacedResource {
+                        nodes: res.nodes.clone(),
+                        cpu,
+                        mem,
+                    },
+                )
+            })
+            .collect()
     }
 
     /// Start scores (04 §4.5): one TOPSIS alternative per online node, the
