@@ -1,6 +1,7 @@
 //! The tester role (`pve-ha-tester`): upstream's regression checks. Runs
 //! one scenario directory like upstream's pve-ha-tester (01 §9.1), a whole
-//! suite of them in parallel, or prints the fence-config report (06 §6.6).
+//! suite of them in parallel, or prints the fence-config report (06 §6.6)
+//! or the rules-config report (04 §6.6).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use clap::{ArgGroup, Parser};
 
 use super::output;
 use crate::config::fence;
+use crate::crm::placement::checker::rules_config_report;
 use crate::sim::tester::{self, Verdict};
 
 #[derive(Debug, Parser)]
@@ -17,7 +19,7 @@ use crate::sim::tester::{self, Verdict};
     version,
     about = "Run upstream-compatible HA regression checks",
     arg_required_else_help = true,
-    group(ArgGroup::new("mode").required(true).args(["dir", "suite", "fence_config"]))
+    group(ArgGroup::new("mode").required(true).args(["dir", "suite", "fence_config", "rules_config"]))
 )]
 struct Args {
     /// Run the scenario in DIR: write DIR/status/ (the log to
@@ -44,6 +46,12 @@ struct Args {
     /// command on each try), as upstream's fence config test does.
     #[arg(long, value_name = "FILE")]
     fence_config: Option<PathBuf>,
+
+    /// Print the rules-checker report of FILE (messages, parsed config,
+    /// compiled rules for node1..node3), as upstream's rules config test
+    /// does.
+    #[arg(long, value_name = "FILE")]
+    rules_config: Option<PathBuf>,
 }
 
 /// Entry point of the role.
@@ -57,6 +65,9 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     };
     if let Some(path) = &args.fence_config {
         return fence_report(path);
+    }
+    if let Some(path) = &args.rules_config {
+        return rules_report(path);
     }
     if let Some(dir) = &args.suite {
         let jobs = args
@@ -73,6 +84,22 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             single(dir, &status)
         }
         None => super::dispatch::EXIT_USAGE,
+    }
+}
+
+/// Prints the 04 §6.6 report for one rules file; the file name in
+/// messages is the path as given.
+fn rules_report(path: &Path) -> i32 {
+    match std::fs::read(path) {
+        Ok(raw) => {
+            let name = path.to_string_lossy();
+            output::print(&rules_config_report(&name, &raw));
+            0
+        }
+        Err(e) => {
+            output::error(format!("unable to read '{}': {e}", path.display()));
+            1
+        }
     }
 }
 

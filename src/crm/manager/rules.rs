@@ -5,15 +5,16 @@ use super::groups::groups_to_rules;
 use super::Manager;
 use crate::config::groups::GroupsConfig;
 use crate::config::rules::RulesConfig;
+use crate::crm::placement::checker::check_rules;
 use crate::crm::placement::CompiledRules;
-use crate::env::{Env, ServiceConfig};
+use crate::env::{Env, LogLevel, ServiceConfig};
 
 impl Manager {
     /// Recompiles the rules when the node list, the rules, the groups or
     /// (real environment) the services changed since the last compilation.
     pub(crate) fn recompute_rules(
         &mut self,
-        _env: &mut dyn Env,
+        env: &mut dyn Env,
         rules: &RulesConfig,
         groups: &GroupsConfig,
         sc: &ServiceConfig,
@@ -39,9 +40,14 @@ impl Manager {
         }
         let mut all = rules.clone();
         groups_to_rules(&mut all, groups, sc);
-        // The feasibility checker and its transformations (04 §6.3–§6.4)
-        // run here once they exist; their messages are logged at info.
-        self.rules = CompiledRules::compile(&all, &self.ns.list_nodes());
+        // Checker and transformations against every known node, any state
+        // (04 §6.7); each dropped rule is reported once per compilation.
+        let nodes = self.ns.list_nodes();
+        let (checked, messages) = check_rules(all, &nodes);
+        for msg in &messages {
+            env.log(LogLevel::Info, msg);
+        }
+        self.rules = CompiledRules::compile(&checked, &nodes);
         self.compiled_digests = Some(digests);
     }
 }

@@ -5,6 +5,7 @@
 //! Invariant: pure; the only effects are log lines and statistics reads
 //! through [`crate::env::Env`] while the usage object is built.
 
+pub mod checker;
 pub mod rebalance;
 pub mod rules;
 pub mod select;
