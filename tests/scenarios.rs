@@ -57,36 +57,17 @@ fn own_scenarios() {
     assert_all_pass("own", &dirs);
 }
 
-/// Whether an upstream scenario belongs to the core set: no CRS scheduler
-/// scenarios and none that need rules, groups or usage statistics.
-fn is_core(dir: &Path) -> bool {
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    !name.starts_with("test-crs-")
-        && [
-            "rules_config",
-            "groups",
-            "static_service_stats",
-            "dynamic_service_stats",
-        ]
-        .iter()
-        .all(|f| !dir.join(f).exists())
-}
-
+/// Every upstream scenario of ../shared/conformance/scenarios must
+/// reproduce its log.expect byte for byte (failures are reported by name).
 #[test]
-fn conformance_core_scenarios() {
+fn conformance_scenarios() {
     let Some(conf) = common::conformance_dir("the conformance scenarios") else {
         return;
     };
-    let dirs: Vec<PathBuf> = scenario_dirs(&conf.join("scenarios"))
-        .expect("conformance scenarios are readable")
-        .into_iter()
-        .filter(|d| is_core(d))
-        .collect();
-    assert!(!dirs.is_empty(), "no core scenarios found");
-    assert_all_pass("core conformance", &dirs);
+    let dirs: Vec<PathBuf> =
+        scenario_dirs(&conf.join("scenarios")).expect("conformance scenarios are readable");
+    assert!(!dirs.is_empty(), "no conformance scenarios found");
+    assert_all_pass("conformance", &dirs);
 }
 
 // --- the tester role as a user runs it ---
