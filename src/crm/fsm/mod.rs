@@ -105,18 +105,30 @@ impl Manager {
         let Some(state) = self.ss.get(sid).and_then(ServiceEntry::state_known) else {
             return Ok(());
         };
-        let cd = round.sc.get(sid).cloned().unwrap_or_else(missing_conf);
-        match state {
-            ServiceState::RequestStart => request_start::run(self, env, sid, &cd),
-            ServiceState::Started => started::run(self, env, sid, &cd, lrm_res)?,
-            ServiceState::RequestStop => stop::run_request_stop(self, env, sid, lrm_res),
-            ServiceState::Stopped => stop::run_stopped(self, env, sid, &cd),
-            ServiceState::Migrate | ServiceState::Relocate | ServiceState::RequestStartBalance => {
-                migrate::run(self, env, sid, &cd, lrm_res)
+        if state == ServiceState::Recovery {
+            // The only handler that changes the round's configuration (the
+            // recovered node), so it gets its own copy of the entry.
+            let cd = round.sc.get(sid).cloned().unwrap_or_else(missing_conf);
+            return recovery::run(self, env, sid, &cd, round);
+        }
+        let missing;
+        let cd = match round.sc.get(sid) {
+            Some(cd) => cd,
+            None => {
+                missing = missing_conf();
+                &missing
             }
-            ServiceState::Recovery => recovery::run(self, env, sid, &cd, round)?,
-            ServiceState::Error => error::run(self, env, sid, &cd),
-            ServiceState::Fence | ServiceState::Freeze => {}
+        };
+        match state {
+            ServiceState::RequestStart => request_start::run(self, env, sid, cd),
+            ServiceState::Started => started::run(self, env, sid, cd, lrm_res)?,
+            ServiceState::RequestStop => stop::run_request_stop(self, env, sid, lrm_res),
+            ServiceState::Stopped => stop::run_stopped(self, env, sid, cd),
+            ServiceState::Migrate | ServiceState::Relocate | ServiceState::RequestStartBalance => {
+                migrate::run(self, env, sid, cd, lrm_res)
+            }
+            ServiceState::Error => error::run(self, env, sid, cd),
+            ServiceState::Recovery | ServiceState::Fence | ServiceState::Freeze => {}
         }
         Ok(())
     }
