@@ -2,6 +2,7 @@
 //! multi-call binary. See ARCHITECTURE.md for the map.
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod crm;
 pub mod env;

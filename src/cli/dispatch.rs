@@ -21,12 +21,20 @@ pub struct Role {
 }
 
 /// The roles that exist. Roles not built yet are absent, not stubbed.
-pub const ROLES: &[Role] = &[Role {
-    name: "tester",
-    tool: "pve-ha-tester",
-    about: "regression tester: scenarios, suites, fence configs",
-    main: super::tester::main,
-}];
+pub const ROLES: &[Role] = &[
+    Role {
+        name: "tester",
+        tool: "pve-ha-tester",
+        about: "regression tester: scenarios, suites, fence configs",
+        main: super::tester::main,
+    },
+    Role {
+        name: "manager",
+        tool: "ha-manager",
+        about: "admin CLI: resources, groups, rules, status, CRM commands",
+        main: super::ha_manager::main,
+    },
+];
 
 /// Exit code for usage errors (unknown role, bad arguments).
 pub const EXIT_USAGE: i32 = 2;

@@ -6,6 +6,7 @@
 //! terminal or maps errors to exit codes; everything below returns values.
 
 pub mod dispatch;
+pub mod ha_manager;
 pub mod output;
 pub mod tester;
 

@@ -1,0 +1,474 @@
+//! HA resources (06 §10.2): `config`, `add`, `set`, `remove`, and the
+//! `migrate` / `relocate` requests with their motion output (§9.7); plus
+//! the helpers other families share: SID resolution (§3.4), the
+//! "managed" predicate (§10.7) and the error-state guard.
+
+use std::collections::BTreeSet;
+
+use super::{op_err, paths, CliError, Ctx, Params};
+use crate::cli::output;
+use crate::cluster::GuestKind;
+use crate::config::groups::GroupsConfig;
+use crate::config::resources::{Resource, ResourcesConfig, ResourcesFormat};
+use crate::config::rules::RulesFormat;
+use crate::config::section::{SectionFormat, Value};
+use crate::config::status::ManagerStatus;
+use crate::crm::placement::checker;
+use crate::crm::placement::CompiledRules;
+use crate::types::text::split_list;
+use crate::types::{ConfiguredState, DisarmMode, OrUnknown, ServiceState, Sid};
+
+/// `detected modified configuration …` (06 §2.7).
+pub const DIGEST_MISMATCH: &str =
+    "detected modified configuration - file changed by other user? Try again.";
+
+/// The option keys of a resource section (06 §3.2).
+const OPTIONS: &[&str] = &[
+    "comment",
+    "failback",
+    "group",
+    "max_relocate",
+    "max_restart",
+    "state",
+];
+
+/// "Groups have been migrated" ⇔ groups.cfg has no section id at all
+/// (null ids count as present, 06 §10.4).
+pub fn groups_migrated(groups: &GroupsConfig) -> bool {
+    groups.ids.is_empty()
+}
+
+/// Resolves a `sid` parameter (06 §3.4): a bare VMID through the VM list,
+/// otherwise `<type>:<name>` split at the last colon that leaves a name.
+/// Returns the canonical id and its type and name parts.
+pub fn resolve_sid(ctx: &Ctx, text: &str) -> Result<(String, String, String), CliError> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let vmlist = ctx.store.vmlist();
+        let guest = vmlist.get(text).ok_or_else(|| {
+            op_err(format!(
+                "unable to detect SID from VMID - VM/CT {text} does not exist"
+            ))
+        })?;
+        let ty = match &guest.kind {
+            GuestKind::Qemu => "vm",
+            GuestKind::Lxc => "ct",
+            GuestKind::Other(k) => return Err(op_err(format!("unknown PVE resource type '{k}'"))),
+        };
+        return Ok((format!("{ty}:{text}"), ty.to_string(), text.to_string()));
+    }
+    let bad = || op_err(format!("unable to parse service id '{text}'"));
+    let colon = text.rfind(':').ok_or_else(bad)?;
+    let (ty, name) = (&text[..colon], &text[colon + 1..]);
+    let blank = |s: &str| s.is_empty() || s.chars().any(crate::types::text::is_space);
+    if blank(ty) || blank(name) {
+        return Err(bad());
+    }
+    Ok((text.to_string(), ty.to_string(), name.to_string()))
+}
+
+/// *Managed* (06 §10.7): configured, not `ignored`, and HA not disarmed in
+/// `ignore` mode.
+pub fn is_managed(cfg: &ResourcesConfig, ms: &ManagerStatus, sid: &str) -> bool {
+    let Some(res) = cfg.get(sid) else {
+        return false;
+    };
+    if res.state == Some(ConfiguredState::Ignored) {
+        return false;
+    }
+    let ignore = ms
+        .disarm
+        .as_ref()
+        .and_then(|d| d.mode.as_ref())
+        .is_some_and(|m| *m == OrUnknown::Known(DisarmMode::Ignore));
+    !ignore
+}
+
+/// The CRM state of `sid` is `error`.
+pub fn in_error_state(ms: &ManagerStatus, sid: &str) -> bool {
+    sid.parse::<Sid>()
+        .ok()
+        .and_then(|s| ms.service_status.get(&s))
+        .and_then(|e| e.state.as_ref())
+        .is_some_and(|s| *s == OrUnknown::Known(ServiceState::Error))
+}
+
+/// The error-state guard (06 §10.2 step 3).
+pub fn error_state_guard(ctx: &mut Ctx, sid: &str) -> Result<(), CliError> {
+    let cfg = ctx.resources()?;
+    let ms = ctx.manager_status()?;
+    if is_managed(&cfg, &ms, sid) && in_error_state(&ms, sid) {
+        return Err(op_err(format!(
+            "service '{sid}' in error state, must be disabled and fixed first"
+        )));
+    }
+    Ok(())
+}
+
+/// A resource's properties as the file stores them (numbers normalised).
+fn raw_props(res: &Resource) -> Vec<(String, String)> {
+    ResourcesFormat::default()
+        .encode(res)
+        .props
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::Int(n) => n.to_string(),
+                Value::Str(s) => s,
+            };
+            (k, v)
+        })
+        .collect()
+}
+
+/// `config [--type ct|vm]` (06 §9.4).
+pub fn config(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
+    let cfg = ctx.resources()?;
+    let groups = ctx.groups()?;
+    let migrated = groups_migrated(&groups);
+    let ty = p.get("type");
+    for (sid, res) in cfg.sections() {
+        if ty.is_some_and(|t| res.sid.type_str() != t) {
+            continue;
+        }
+        let mut text = format!("{sid}\n");
+        for (k, v) in raw_props(res) {
+            if k == "group" && migrated {
+                continue;
+            }
+            text.push_str(&format!("\t{k} {v}\n"));
+        }
+        output::print(&text);
+        if let Some(g) = &res.group {
+            if !migrated && groups.get(g).is_none() {
+                output::eprint(&format!(
+                    "error: property 'group' - group '{g}' does not exist\n"
+                ));
+            }
+        }
+        output::print("\n");
+    }
+    Ok(())
+}
+
+/// Applies the option parameters to a section (the update-mode check has
+/// already validated them; a line feed in the comment is refused as the
+/// section check does).
+fn apply_options(res: &mut Resource, p: &Params) -> Result<(), String> {
+    for key in OPTIONS {
+        let Some(v) = p.get(key) else { continue };
+        match *key {
+            "comment" => {
+                if v.contains(['\r', '\n']) {
+                    return Err("property contains a line feed".to_string());
+                }
+                res.comment = Some(v.to_string());
+            }
+            "failback" => res.failback = Some(v != "0"),
+            "group" => res.group = Some(v.to_string()),
+            "max_relocate" => res.max_relocate = Some(parse_int(v)),
+            "max_restart" => res.max_restart = Some(parse_int(v)),
+            "state" => res.state = v.parse().ok(),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// An integer parameter already checked by the schema (`+5`, `007`).
+fn parse_int(v: &str) -> i64 {
+    let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
+    let n: i64 = digits.parse().unwrap_or(i64::MAX);
+    if v.starts_with('-') {
+        -n
+    } else {
+        n
+    }
+}
+
+/// Writes resources.cfg from locked code.
+fn write_resources(ctx: &Ctx, cfg: &ResourcesConfig) -> Result<(), String> {
+    let text = ResourcesFormat::default()
+        .write(cfg)
+        .map_err(|e| e.to_string())?;
+    ctx.write(paths::RESOURCES, &text)
+}
+
+/// `add <sid> [OPTIONS]` (06 §10.2 create).
+pub fn add(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
+    ctx.check_quorum_and_create_dir()?;
+    let raw_sid = p.take("sid").unwrap_or_default();
+    let (sid, ty, name) = resolve_sid(ctx, &raw_sid)?;
+    if let Some(t) = p.take("type") {
+        if t != ty {
+            return Err(op_err("types does not match"));
+        }
+    }
+    if p.get("group").is_some() && groups_migrated(&ctx.groups()?) {
+        return Err(op_err(
+            "invalid parameter 'group': ha groups have been migrated to rules",
+        ));
+    }
+    if ty != "vm" && ty != "ct" {
+        return Err(op_err(format!("unknown section type '{ty}'")));
+    }
+    let b = name.as_bytes();
+    if !(b.len() >= 2 && (b'1'..=b'9').contains(&b[0]) && b.iter().all(u8::is_ascii_digit)) {
+        return Err(op_err("invalid VMID"));
+    }
+    let vmlist = ctx.store.vmlist();
+    let guest = vmlist
+        .get(&name)
+        .ok_or_else(|| op_err(format!("resource '{sid}' does not exist in cluster")))?;
+    match (ty.as_str(), &guest.kind) {
+        ("vm", GuestKind::Qemu) | ("ct", GuestKind::Lxc) => {}
+        ("vm", _) => {
+            return Err(op_err(format!(
+                "resource '{sid}' - guest with ID {name} is not a VM"
+            )))
+        }
+        _ => {
+            return Err(op_err(format!(
+                "resource '{sid}' - guest with ID {name} is not a container"
+            )))
+        }
+    }
+    let parsed: Sid = sid
+        .parse()
+        .map_err(|e: crate::types::SidError| op_err(e.to_string()))?;
+    let mut res = Resource::new(parsed);
+    apply_options(&mut res, p).map_err(op_err)?;
+    ctx.locked(Some("create resource failed"), |ctx| {
+        let mut cfg = ctx.resources().map_err(|e| e.to_string())?;
+        if cfg.ids.contains_key(&sid) {
+            return Err(format!("resource ID '{sid}' already defined"));
+        }
+        cfg.ids.insert(sid.clone(), Some(res));
+        write_resources(ctx, &cfg)
+    })
+}
+
+/// `set <sid> [OPTIONS]` (06 §10.2 update).
+pub fn set(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
+    let digest = p.take("digest");
+    let delete = p.take("delete");
+    let raw_sid = p.take("sid").unwrap_or_default();
+    let (sid, _, _) = resolve_sid(ctx, &raw_sid)?;
+    if let Some(g) = p.get("group").filter(|g| !g.is_empty()) {
+        let groups = ctx.groups()?;
+        if groups_migrated(&groups) {
+            return Err(op_err(
+                "invalid parameter 'group': ha groups have been migrated to rules",
+            ));
+        }
+        if groups.get(g).is_none() {
+            return Err(op_err(format!("HA group '{g}' does not exist")));
+        }
+    }
+    if p.get("state") != Some("disabled") {
+        error_state_guard(ctx, &sid)?;
+    }
+    ctx.locked(Some("update resources config failed"), |ctx| {
+        let mut cfg = ctx.resources().map_err(|e| e.to_string())?;
+        check_digest(digest.as_deref(), &cfg.digest)?;
+        let Some(Some(res)) = cfg.ids.get_mut(&sid) else {
+            return Err(format!("no such resource '{sid}'"));
+        };
+        apply_options(res, p)?;
+        if let Some(delete) = &delete {
+            for k in split_list(delete) {
+                if !OPTIONS.contains(&k) {
+                    return Err(format!("no such option '{k}'"));
+                }
+                match k {
+                    "comment" => res.comment = None,
+                    "failback" => res.failback = None,
+                    "group" => res.group = None,
+                    "max_relocate" => res.max_relocate = None,
+                    "max_restart" => res.max_restart = None,
+                    _ => res.state = None,
+                }
+            }
+        }
+        write_resources(ctx, &cfg)
+    })
+}
+
+/// The digest check of update operations (06 §2.7).
+pub fn check_digest(given: Option<&str>, current: &str) -> Result<(), String> {
+    match given {
+        Some(d) if !d.is_empty() && !current.is_empty() && d != current => {
+            Err(DIGEST_MISMATCH.to_string())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `remove <sid> [--purge]` (06 §10.2 delete).
+pub fn remove(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
+    let purge = p.flag("purge").unwrap_or(true);
+    let raw_sid = p.take("sid").unwrap_or_default();
+    let (sid, _, _) = resolve_sid(ctx, &raw_sid)?;
+    if !ctx.resources()?.ids.contains_key(&sid) {
+        return Err(op_err(format!(
+            "cannot delete service '{sid}', not HA managed!"
+        )));
+    }
+    ctx.locked(Some("delete resource failed"), |ctx| {
+        let mut cfg = ctx.resources().map_err(|e| e.to_string())?;
+        cfg.ids.remove(&sid);
+        cfg.order.remove(&sid);
+        write_resources(ctx, &cfg)?;
+        if purge {
+            let mut rules = ctx.rules().map_err(|e| e.to_string())?;
+            let target: Option<Sid> = sid.parse().ok();
+            let mut gone = Vec::new();
+            for (id, rule) in rules.ids.iter_mut() {
+                match rule {
+                    Some(r) => {
+                        if let Some(t) = &target {
+                            r.resources.remove(t);
+                        }
+                        if r.resources.is_empty() {
+                            gone.push(id.clone());
+                        }
+                    }
+                    // Null sections have no resources left either.
+                    None => gone.push(id.clone()),
+                }
+            }
+            for id in gone {
+                rules.ids.remove(&id);
+                rules.order.remove(&id);
+            }
+            let text = RulesFormat.write(&rules).map_err(|e| e.to_string())?;
+            ctx.write(paths::RULES, &text)?;
+        }
+        Ok(())
+    })
+}
+
+/// The affinity partners of a motion (06 §10.2 step 4).
+struct Motion {
+    comigrated: Vec<String>,
+    blocking: Vec<String>,
+}
+
+/// Computes the positive partners that move along and the negative
+/// partners on the requested node, from the compiled rules (including
+/// groups converted to rules) and manager_status.
+fn motion_info(ctx: &mut Ctx, sid: &str, node: &str) -> Result<Motion, CliError> {
+    let ms = ctx.manager_status()?;
+    let rules = super::rules::full_view(ctx)?;
+    let nodes: Vec<String> = ms.node_status.keys().cloned().collect();
+    let (checked, _) = checker::check_rules(rules, &nodes);
+    let compiled = CompiledRules::compile(&checked, &nodes);
+    let Ok(me) = sid.parse::<Sid>() else {
+        return Ok(Motion {
+            comigrated: Vec::new(),
+            blocking: Vec::new(),
+        });
+    };
+    let ignored = |s: &Sid| {
+        ms.service_status.get(s).is_none_or(|e| {
+            e.state
+                .as_ref()
+                .is_some_and(|st| st.to_string() == "ignored")
+        })
+    };
+    let comigrated = compiled
+        .positive
+        .get(&me)
+        .into_iter()
+        .flatten()
+        .filter(|s| !ignored(s))
+        .map(|s| s.to_string())
+        .collect();
+    let online = ms
+        .node_status
+        .get(node)
+        .is_some_and(|s| s.to_string() == "online");
+    let mut blocking = Vec::new();
+    if online {
+        for s in compiled.negative.get(&me).into_iter().flatten() {
+            if ignored(s) {
+                continue;
+            }
+            let Some(e) = ms.service_status.get(s) else {
+                continue;
+            };
+            if e.node
+                .as_deref()
+                .is_some_and(|n| !n.is_empty() && n != node)
+            {
+                continue;
+            }
+            if e.target
+                .as_deref()
+                .is_some_and(|t| !t.is_empty() && t != node)
+            {
+                continue;
+            }
+            blocking.push(s.to_string());
+        }
+    }
+    Ok(Motion {
+        comigrated,
+        blocking,
+    })
+}
+
+/// `crm-command migrate|relocate <sid> <node>` (06 §10.2, §9.7).
+fn motion(ctx: &mut Ctx, p: &mut Params, cmd: &str) -> Result<(), CliError> {
+    let raw_sid = p.take("sid").unwrap_or_default();
+    let node = p.take("node").unwrap_or_default();
+    let (sid, _, _) = resolve_sid(ctx, &raw_sid)?;
+    let cfg = ctx.resources()?;
+    let ms = ctx.manager_status()?;
+    if !is_managed(&cfg, &ms, &sid) {
+        return Err(op_err(format!("resource '{sid}' is not HA managed")));
+    }
+    if in_error_state(&ms, &sid) {
+        return Err(op_err(format!(
+            "service '{sid}' in error state, must be disabled and fixed first"
+        )));
+    }
+    ctx.enqueue(&format!("{cmd} {sid} {node}"))?;
+    let cfg = ctx.resources()?;
+    let ms = ctx.manager_status()?;
+    if !is_managed(&cfg, &ms, &sid) {
+        return Ok(());
+    }
+    let info = motion_info(ctx, &sid, &node)?;
+    if !info.blocking.is_empty() {
+        let mut msg = format!("cannot {cmd} resource '{sid}' to node '{node}':\n\n");
+        for b in &info.blocking {
+            msg.push_str(&format!(
+                "- resource '{b}' on target node '{node}' in negative affinity with resource '{sid}'\n"
+            ));
+        }
+        return Err(op_err(msg));
+    }
+    let mut out = String::new();
+    for c in &info.comigrated {
+        out.push_str(&format!(
+            "also {cmd} resource '{c}' in positive affinity with resource '{sid}' to target node '{node}'\n"
+        ));
+    }
+    output::print(&out);
+    Ok(())
+}
+
+/// `crm-command migrate <sid> <node>` and its alias `migrate`.
+pub fn migrate(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
+    motion(ctx, p, "migrate")
+}
+
+/// `crm-command relocate <sid> <node>` and its alias `relocate`.
+pub fn relocate(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
+    motion(ctx, p, "relocate")
+}
+
+/// The configured SIDs, for completion.
+pub fn configured_sids(cfg: &ResourcesConfig) -> BTreeSet<String> {
+    cfg.sections().map(|(id, _)| id.clone()).collect()
+}

@@ -1,0 +1,412 @@
+//! The pmxcfs-layout backend of the cluster store: a directory laid out like
+//! `/etc/pve` (07 §3) — `ha/*.cfg`, `ha/manager_status`, `ha/crm_commands`,
+//! `nodes/<node>/lrm_status`, `priv/lock/`, `.members`, `.vmlist`. On a
+//! Proxmox node that directory *is* pmxcfs; anywhere else (tests, a
+//! scratch root named by `PVE_HA_ROOT`) it is a plain directory, and the
+//! backend emulates the two pmxcfs rules the HA tools rely on: read-only
+//! without quorum (07 §3.1) and lock expiry (07 §4.3).
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::store::{ClusterStore, LockError, Members, StoreError, VmList};
+
+/// Where pmxcfs is mounted on a Proxmox node.
+pub const DEFAULT_ROOT: &str = "/etc/pve";
+
+/// The environment variable that moves the root elsewhere.
+pub const ROOT_ENV: &str = "PVE_HA_ROOT";
+
+/// Budget for taking the domain lock (07 §4.8 step 3: 10 s, HA never
+/// passes another value).
+const LOCK_BUDGET: Duration = Duration::from_secs(10);
+
+/// pmxcfs lock lifetime (07 §4.3), used to emulate expiry on a plain
+/// directory.
+const LOCK_LIFETIME: Duration = Duration::from_secs(120);
+
+/// Attempts at creating the temporary file of an atomic write (07 §2.7).
+const TEMP_ATTEMPTS: u32 = 3;
+
+/// The directory backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PmxcfsStore {
+    root: PathBuf,
+}
+
+impl PmxcfsStore {
+    /// A store rooted at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        PmxcfsStore { root: root.into() }
+    }
+
+    /// The store named by `PVE_HA_ROOT`, else `/etc/pve`. An empty value
+    /// counts as unset.
+    pub fn from_env() -> Self {
+        match std::env::var_os(ROOT_ENV) {
+            Some(v) if !v.is_empty() => PmxcfsStore::new(v),
+            _ => PmxcfsStore::new(DEFAULT_ROOT),
+        }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn full(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// The `local` symbolic link pmxcfs presents (07 §3.1): its presence
+    /// means a real pmxcfs mount, whose own rules then apply.
+    fn local_link(&self) -> Option<fs::Metadata> {
+        fs::symlink_metadata(self.full("local"))
+            .ok()
+            .filter(|m| m.file_type().is_symlink())
+    }
+
+    fn read_members(&self) -> Option<Members> {
+        fs::read(self.full(".members"))
+            .ok()
+            .and_then(|b| Members::parse(&b))
+    }
+
+    /// pmxcfs refuses every modification without quorum (07 §3.1); a plain
+    /// directory would not, so the refusal is emulated with the same
+    /// error text.
+    fn check_writable(&self) -> Result<(), String> {
+        if self.quorate() {
+            Ok(())
+        } else {
+            Err(errno_text(&io::Error::from_raw_os_error(13)))
+        }
+    }
+
+    /// An unlock request for a lock held by someone else (07 §4.2–§4.3).
+    /// On pmxcfs that is `utime(dir, 0, 0)` and pmxcfs decides; on a plain
+    /// directory the expiry rule is applied here, by the directory's age.
+    fn unlock_request(&self, dir: &Path) {
+        if self.local_link().is_some() {
+            let _ = fs::File::open(dir).and_then(|f| {
+                f.set_times(
+                    fs::FileTimes::new()
+                        .set_accessed(SystemTime::UNIX_EPOCH)
+                        .set_modified(SystemTime::UNIX_EPOCH),
+                )
+            });
+            return;
+        }
+        let expired = fs::metadata(dir)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > LOCK_LIFETIME);
+        if expired {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// The `strerror` text of an I/O error, without Rust's ` (os error N)`.
+pub fn errno_text(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if e.raw_os_error().is_some() => s[..i].to_string(),
+        _ => s,
+    }
+}
+
+/// A little per-process jitter so that many contenders started at the
+/// same moment do not retry in lock step.
+fn jitter() -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let seed = u64::from(nanos) ^ u64::from(std::process::id()).wrapping_mul(2_654_435_761);
+    Duration::from_millis(seed % 50)
+}
+
+impl ClusterStore for PmxcfsStore {
+    fn path_of(&self, rel: &str) -> String {
+        self.full(rel).display().to_string()
+    }
+
+    /// Mounted iff the `local` link exists (07 §3.1) or, for a plain
+    /// directory standing in for pmxcfs, the membership file does.
+    fn is_mounted(&self) -> bool {
+        self.local_link().is_some() || self.full(".members").is_file()
+    }
+
+    /// `.members` decides (07 §2.4 allows its `quorate` field): a cluster
+    /// member follows the flag, a node outside any cluster is in local mode
+    /// and always quorate. Without `.members` the `local` link's
+    /// owner-write bit is pmxcfs's flag.
+    fn quorate(&self) -> bool {
+        if let Some(m) = self.read_members() {
+            return m.quorate.unwrap_or(!m.in_cluster);
+        }
+        self.local_link()
+            .is_some_and(|m| m.permissions().mode() & 0o200 != 0)
+    }
+
+    /// pmxcfs's own name for the node, else the kernel host name up to the
+    /// first dot (07 §2).
+    fn local_node(&self) -> String {
+        if let Some(name) = self.read_members().and_then(|m| m.nodename) {
+            return name;
+        }
+        let host = fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| fs::read_to_string("/etc/hostname"))
+            .unwrap_or_default();
+        let short = host
+            .trim()
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if short.is_empty() {
+            "localhost".to_string()
+        } else {
+            short
+        }
+    }
+
+    fn members(&self) -> Members {
+        self.read_members().unwrap_or_default()
+    }
+
+    fn vmlist(&self) -> VmList {
+        fs::read(self.full(".vmlist"))
+            .map(|b| VmList::parse(&b))
+            .unwrap_or_default()
+    }
+
+    fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match fs::read(self.full(rel)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Read {
+                path: self.path_of(rel),
+                errno: errno_text(&e),
+            }),
+        }
+    }
+
+    /// 07 §2.7: `<file>.tmp.<pid>` created exclusively with mode 0644
+    /// (a stale one is removed, at most three attempts), written, synced,
+    /// then renamed over the target; the temporary file never survives a
+    /// failure.
+    fn write_atomic(&self, rel: &str, data: &[u8]) -> Result<(), StoreError> {
+        let path = self.full(rel);
+        let tmp_path = PathBuf::from(format!("{}.tmp.{}", path.display(), std::process::id()));
+        let tmp = tmp_path.display().to_string();
+        if let Err(errno) = self.check_writable() {
+            return Err(StoreError::Open { tmp, errno });
+        }
+        let mut attempt = 0;
+        let mut file = loop {
+            attempt += 1;
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(&tmp_path)
+            {
+                Ok(f) => break f,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < TEMP_ATTEMPTS => {
+                    fs::remove_file(&tmp_path).map_err(|e| StoreError::StaleTemp {
+                        errno: errno_text(&e),
+                    })?;
+                }
+                Err(e) => {
+                    return Err(StoreError::Open {
+                        tmp,
+                        errno: errno_text(&e),
+                    })
+                }
+            }
+        };
+        let cleanup = |err: StoreError| {
+            let _ = fs::remove_file(&tmp_path);
+            err
+        };
+        file.write_all(data).map_err(|e| {
+            cleanup(StoreError::Write {
+                tmp: tmp.clone(),
+                errno: errno_text(&e),
+            })
+        })?;
+        file.sync_all().map_err(|e| {
+            cleanup(StoreError::Close {
+                tmp: tmp.clone(),
+                errno: errno_text(&e),
+            })
+        })?;
+        drop(file);
+        fs::rename(&tmp_path, &path).map_err(|e| {
+            cleanup(StoreError::Rename {
+                path: path.display().to_string(),
+                errno: errno_text(&e),
+            })
+        })
+    }
+
+    fn remove(&self, rel: &str) -> Result<(), StoreError> {
+        let err = |errno: String| StoreError::Modify {
+            op: "unlink",
+            path: self.path_of(rel),
+            errno,
+        };
+        self.check_writable().map_err(err)?;
+        match fs::remove_file(self.full(rel)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(err(errno_text(&e))),
+        }
+    }
+
+    fn create_dir(&self, rel: &str) -> Result<(), StoreError> {
+        let path = self.full(rel);
+        if path.is_dir() {
+            return Ok(());
+        }
+        let err = |errno: String| StoreError::Modify {
+            op: "mkdir",
+            path: self.path_of(rel),
+            errno,
+        };
+        self.check_writable().map_err(err)?;
+        fs::create_dir_all(&path).map_err(|e| err(errno_text(&e)))
+    }
+
+    /// 07 §4.8 steps 2–3. The back-off starts at 0.1 s and grows by 0.1 s
+    /// per attempt up to 1 s (plus a little jitter), so a crowd of editors
+    /// started together spreads out quickly; the progress line is due at
+    /// most once per second; an unlock request follows every failed
+    /// attempt; the whole wait stays within the 10-second budget.
+    fn acquire_domain_lock(
+        &self,
+        domain: &str,
+        on_wait: &mut dyn FnMut(&str),
+    ) -> Result<(), LockError> {
+        let lockdir = self.full("priv/lock");
+        if !lockdir.is_dir() && self.quorate() {
+            let _ = fs::create_dir_all(&lockdir);
+        }
+        if !lockdir.is_dir() {
+            return Err(LockError::NotOnline);
+        }
+        let dir = lockdir.join(format!("domain-{domain}"));
+        let start = Instant::now();
+        let mut last_notice: Option<Instant> = None;
+        let mut attempt: u32 = 0;
+        loop {
+            // Without quorum pmxcfs refuses the mkdir (07 §4.4).
+            if self.quorate() && fs::create_dir(&dir).is_ok() {
+                return Ok(());
+            }
+            attempt += 1;
+            let backoff = Duration::from_millis(100 * u64::from(attempt.min(10))) + jitter();
+            if start.elapsed() + backoff >= LOCK_BUDGET {
+                return Err(LockError::Timeout);
+            }
+            if last_notice.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                on_wait(&format!("trying to acquire cfs lock 'domain-{domain}' ..."));
+                last_notice = Some(Instant::now());
+            }
+            self.unlock_request(&dir);
+            std::thread::sleep(backoff);
+        }
+    }
+
+    fn release_domain_lock(&self, domain: &str) {
+        let _ = fs::remove_dir(self.full(&format!("priv/lock/domain-{domain}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PmxcfsStore {
+        let dir = std::env::temp_dir().join(format!("pve-ha-pmxcfs-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        PmxcfsStore::new(dir)
+    }
+
+    fn members(store: &PmxcfsStore, quorate: u8) {
+        let text = format!(
+            r#"{{"nodename":"node1","version":1,"cluster":{{"name":"c","version":1,"nodes":1,"quorate":{quorate}}},"nodelist":{{"node1":{{"id":1,"online":1}}}}}}"#
+        );
+        fs::write(store.root().join(".members"), text).unwrap();
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let s = scratch("write");
+        members(&s, 1);
+        s.create_dir("ha").unwrap();
+        s.write_atomic("ha/x", b"one").unwrap();
+        s.write_atomic("ha/x", b"two").unwrap();
+        assert_eq!(s.read("ha/x").unwrap().as_deref(), Some(&b"two"[..]));
+        let names: Vec<_> = fs::read_dir(s.root().join("ha"))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(names.len(), 1);
+        assert_eq!(s.read("ha/missing").unwrap(), None);
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn no_quorum_means_read_only() {
+        let s = scratch("noquorum");
+        members(&s, 0);
+        assert!(!s.quorate());
+        let err = s.write_atomic("x", b"1").unwrap_err().to_string();
+        assert!(err.ends_with("- Permission denied"), "{err}");
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn mounted_and_local_mode() {
+        let s = scratch("mounted");
+        assert!(!s.is_mounted());
+        assert!(!s.quorate());
+        fs::write(
+            s.root().join(".members"),
+            br#"{"nodename":"solo","version":1}"#,
+        )
+        .unwrap();
+        assert!(s.is_mounted());
+        assert!(s.quorate());
+        assert_eq!(s.local_node(), "solo");
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn lock_is_exclusive_and_released() {
+        let s = scratch("lock");
+        members(&s, 1);
+        let mut noop = |_: &str| {};
+        s.acquire_domain_lock("ha", &mut noop).unwrap();
+        assert!(s.root().join("priv/lock/domain-ha").is_dir());
+        s.release_domain_lock("ha");
+        assert!(!s.root().join("priv/lock/domain-ha").exists());
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn errno_text_drops_the_os_error_suffix() {
+        assert_eq!(
+            errno_text(&io::Error::from_raw_os_error(2)),
+            "No such file or directory"
+        );
+    }
+}
