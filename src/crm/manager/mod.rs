@@ -14,6 +14,7 @@ mod rules;
 pub(crate) use commands::Motion;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::datacenter::{CrsMode, CrsSettings};
 use crate::config::status::{Disarm, LrmResult, ManagerStatus, NodeRequest, ServiceEntry};
@@ -98,14 +99,26 @@ impl Manager {
         self.all_lrms_disarmed
     }
 
-    /// A fresh uid (02 §3.15): 22 characters of the base64 alphabet,
-    /// unique per node, time and counter. Never logged.
+    /// A fresh uid (02 §3.15): 22 characters of the base64 alphabet. Uids
+    /// are opaque keys that are never logged, so instead of upstream's MD5
+    /// over state, pid and time they mix the node, the time and a counter
+    /// that is unique within the process (upstream's counter is process-wide
+    /// too, 01 §6.13) — cheap enough to re-arm thousands of services per
+    /// round.
     pub(crate) fn new_uid(&mut self, env: &dyn Env) -> String {
-        use sha1::{Digest, Sha1};
+        static PROCESS_COUNTER: AtomicU64 = AtomicU64::new(0);
         self.uid_counter += 1;
-        let seed = format!("{}:{}:{}", env.nodename(), env.get_time(), self.uid_counter);
-        let digest = Sha1::digest(seed.as_bytes());
-        base64_22(&digest[..16])
+        let n = PROCESS_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let node = env
+            .nodename()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        let hi = splitmix64(node ^ (env.get_time() as u64).rotate_left(24));
+        let lo = splitmix64(hi ^ n.rotate_left(32) ^ self.uid_counter);
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&hi.to_be_bytes());
+        bytes[8..].copy_from_slice(&lo.to_be_bytes());
+        base64_22(&bytes)
     }
 
     /// Refreshes the CRS settings (02 §3.4), logging the initial mode or a
@@ -131,6 +144,14 @@ impl Manager {
     }
 }
 
+/// The splitmix64 finaliser: a fast bijective mix of 64 bits.
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// Unpadded base64 of 16 bytes (22 characters).
 fn base64_22(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] =
@@ -150,4 +171,28 @@ fn base64_22(bytes: &[u8]) -> String {
         out.push(char::from(ALPHABET[((acc << (6 - bits)) & 63) as usize]));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::Manager;
+    use crate::crm::fsm::test_env::FakeEnv;
+
+    #[test]
+    fn uids_are_unique_base64_tokens() {
+        let mut env = FakeEnv::new("node1", 100);
+        let mut a = Manager::new(&mut env).expect("manager");
+        let mut b = Manager::new(&mut env).expect("second manager, same node and second");
+        let mut seen = BTreeSet::new();
+        for _ in 0..5000 {
+            for m in [&mut a, &mut b] {
+                let uid = m.new_uid(&env);
+                assert_eq!(uid.len(), 22, "{uid}");
+                assert!(uid.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/'));
+                assert!(seen.insert(uid), "duplicate uid");
+            }
+        }
+    }
 }
