@@ -34,6 +34,12 @@ pub const ROLES: &[Role] = &[
         about: "admin CLI: resources, groups, rules, status, CRM commands",
         main: super::ha_manager::main,
     },
+    Role {
+        name: "simulator",
+        tool: "pve-ha-simulator",
+        about: "live virtual cluster in the browser (or --batch: the tester)",
+        main: super::simulator::main,
+    },
 ];
 
 /// Exit code for usage errors (unknown role, bad arguments).

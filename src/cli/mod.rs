@@ -8,6 +8,7 @@
 pub mod dispatch;
 pub mod ha_manager;
 pub mod output;
+pub mod simulator;
 pub mod tester;
 
 pub use dispatch::{dispatch, Role, ROLES};

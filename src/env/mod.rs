@@ -285,4 +285,50 @@ pub trait Env {
     fn resource_migrate(&mut self, sid: &Sid, target: &str, online: bool) -> EnvResult<bool>;
     /// Removes the first of `locks` the guest holds; returns its name.
     fn resource_remove_locks(&mut self, sid: &Sid, locks: &[&str]) -> EnvResult<Option<String>>;
+
+    // --- asynchronous LRM workers (05 §9.3) ---
+
+    /// The pool that runs the LRM's jobs in parallel when
+    /// `get_max_workers() > 0` (upstream forks a child per job). `None`,
+    /// the default, makes the LRM execute its jobs inline.
+    fn worker_pool(&mut self) -> Option<&mut dyn WorkerPool> {
+        None
+    }
+}
+
+/// One job for an asynchronous LRM worker: runs against the worker's own
+/// environment (upstream: the forked child's) and returns the job's raw
+/// wait status (05 §9.5).
+pub type WorkerJob = Box<dyn FnOnce(&mut dyn Env) -> i64 + Send>;
+
+/// A job that a worker finished, as the pool hands it back.
+pub struct FinishedJob {
+    /// The service the job was for.
+    pub sid: Sid,
+    /// Raw wait status: exit code × 256, or a signal number in the low 7
+    /// bits if the worker died (05 §9.5).
+    pub status: i64,
+    /// What the LRM gave [`WorkerPool::start`] to remember the job by.
+    pub payload: Box<dyn std::any::Any + Send>,
+}
+
+/// Where an environment runs LRM jobs in parallel (05 §9.3). The pool owns
+/// the threads (or processes); the LRM only starts jobs and collects the
+/// finished ones, so results are recorded only when collected.
+pub trait WorkerPool {
+    /// Starts a worker for `sid` running `job`; `payload` comes back with
+    /// the result. `Err` carries the OS error text when no worker could be
+    /// started.
+    fn start(
+        &mut self,
+        sid: &Sid,
+        job: WorkerJob,
+        payload: Box<dyn std::any::Any + Send>,
+    ) -> Result<(), String>;
+    /// Takes the jobs that finished since the last call.
+    fn collect(&mut self) -> Vec<FinishedJob>;
+    /// Whether a worker for `sid` is still running.
+    fn is_running(&self, sid: &Sid) -> bool;
+    /// How many workers are still running.
+    fn running(&self) -> usize;
 }

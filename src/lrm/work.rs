@@ -67,9 +67,10 @@ impl Work {
     ///
     /// An existing job for the sid is replaced (a newer request wins, even
     /// over a queued shutdown stop job). Upstream keeps a job whose worker
-    /// is already running; synchronous jobs never outlive the pass that
-    /// runs them, so until the asynchronous worker pool exists every queued
-    /// job is replaceable. That pool must add the "running: keep" check.
+    /// is already running; here a job leaves the queue when its worker
+    /// starts, and `run_workers` never starts a second worker for a sid
+    /// while one runs (a request queued meanwhile is dropped when the
+    /// worker is collected, see `workers.rs`), which has the same effect.
     pub(super) fn queue_job(
         &mut self,
         sid: Sid,

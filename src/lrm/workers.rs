@@ -1,24 +1,30 @@
 //! Running the job queue (05 §9.3, `run_workers`): the pass order, the
 //! execution of each job and the hand-over to completion.
 //!
-//! Only synchronous execution exists so far (`max_workers == 0`, what the
-//! regression harness uses): every queued job runs inside the call, in
-//! pass order, and its result is recorded before the call returns. The
-//! asynchronous worker pool (`max_workers > 0`: the real daemon and the
-//! real-time simulator) is a later issue; until it exists,
-//! `Env::get_max_workers` is not consulted and a positive value runs
-//! synchronously too. The pool plugs in at the seams marked below:
-//! taking its limit from `get_max_workers`, collecting finished workers at
-//! the start of each pass, skipping jobs while `max_workers` workers run,
-//! starting a worker instead of executing inline, and looping (1 s sleeps,
-//! 8 s budget) while workers are still running. Its jobs' results are
-//! recorded only when collected (through `Work::complete`), and
-//! `Work::queue_job` must then keep a job whose worker is running.
+//! Two modes, chosen by the environment:
+//!
+//! * **synchronous** (`get_max_workers() == 0`, or no worker pool: the
+//!   regression harness): every queued job runs inside the call, in pass
+//!   order, and its result is recorded before the call returns;
+//! * **asynchronous** (`get_max_workers() > 0` and an
+//!   [`Env::worker_pool`]: the live simulator, later the real daemon):
+//!   jobs run in the pool's workers, at most `max_workers` at a time, and
+//!   the call loops (1 s sleeps, 8 s budget) while workers run. A result
+//!   is recorded only when its worker is collected, possibly by a later
+//!   call.
+//!
+//! The pool only runs jobs; it owns the threads, so this module stays
+//! pure. While a sid's worker runs, the sid is never started again (one
+//! job per sid). Upstream keeps the running job in its queue and ignores
+//! new requests for the sid (05 §9.2 step 2); here the job leaves the
+//! queue when its worker starts, so a request queued meanwhile is dropped
+//! when the worker is collected, which is the same thing: the next work
+//! list queues whatever is still wanted.
 
 use std::collections::BTreeMap;
 
 use crate::config::status::ServiceEntry;
-use crate::env::{Env, EnvResult, LogLevel, ServiceConfig};
+use crate::env::{Env, EnvResult, LogLevel, ServiceConf, ServiceConfig, WorkerJob};
 use crate::lrm::completion::WaitStatus;
 use crate::lrm::exec::exec_resource_agent;
 use crate::lrm::work::{Job, Work};
@@ -38,10 +44,13 @@ impl Work {
         service_status: &BTreeMap<Sid, ServiceEntry>,
     ) -> EnvResult<usize> {
         let (config, _) = env.read_service_config()?;
+        let max_workers = env.get_max_workers();
+        if max_workers > 0 && env.worker_pool().is_some() {
+            return self.run_async(env, max_workers, &config, service_status);
+        }
 
-        // Seam: a pool collects its finished workers here, then loops over
-        // passes while workers run. Synchronous jobs all finish in the
-        // first pass, so one pass is the whole loop.
+        // Synchronous jobs all finish in the first pass, so one pass is
+        // the whole loop.
         for sid in self.pass_order() {
             let Some(mut job) = self.queue.remove(&sid) else {
                 continue;
@@ -53,6 +62,82 @@ impl Work {
             self.complete(env, &sid, job, status, service_status)?;
         }
         Ok(self.queue.len())
+    }
+
+    /// The asynchronous loop of 05 §9.3 step 2: collect, start what the
+    /// worker limit allows, sleep a second, for at most 8 seconds.
+    fn run_async(
+        &mut self,
+        env: &mut dyn Env,
+        max_workers: usize,
+        config: &ServiceConfig,
+        service_status: &BTreeMap<Sid, ServiceEntry>,
+    ) -> EnvResult<usize> {
+        let start = env.get_time();
+        while env.get_time() - start <= WORKER_LOOP_BUDGET {
+            self.collect_workers(env, service_status)?;
+            let mut count = env.worker_pool().map_or(0, |p| p.running());
+            for sid in self.pass_order() {
+                if env.worker_pool().is_some_and(|p| p.is_running(&sid)) {
+                    continue;
+                }
+                let Some(job) = self.queue.get_mut(&sid) else {
+                    continue;
+                };
+                // Counted for skipped jobs too: the most passed-over job
+                // goes first once a worker is free.
+                job.start_tries += 1;
+                if count >= max_workers {
+                    continue;
+                }
+                let Some(job) = self.queue.remove(&sid) else {
+                    continue;
+                };
+                let work = worker_job(sid.clone(), config.get(&sid).cloned(), &job);
+                let started = match env.worker_pool() {
+                    Some(pool) => pool.start(&sid, work, Box::new(job.clone())),
+                    None => Err("no worker pool".to_string()),
+                };
+                match started {
+                    Ok(()) => count += 1,
+                    Err(e) => {
+                        env.log(LogLevel::Err, &format!("forking worker failed - {e}"));
+                        self.queue.insert(sid, job);
+                        count = 0;
+                        break;
+                    }
+                }
+            }
+            if count == 0 {
+                break;
+            }
+            env.sleep(1);
+        }
+        let running = env.worker_pool().map_or(0, |p| p.running());
+        let waiting = match env.worker_pool() {
+            Some(pool) => self.queue.keys().filter(|s| !pool.is_running(s)).count(),
+            None => self.queue.len(),
+        };
+        Ok(running + waiting)
+    }
+
+    /// Completes every job whose worker finished (05 §9.5).
+    fn collect_workers(
+        &mut self,
+        env: &mut dyn Env,
+        service_status: &BTreeMap<Sid, ServiceEntry>,
+    ) -> EnvResult<()> {
+        let finished = env.worker_pool().map(|p| p.collect()).unwrap_or_default();
+        for f in finished {
+            // Requests queued while the worker ran are dropped (module
+            // doc): upstream ignores them.
+            self.queue.remove(&f.sid);
+            let Ok(job) = f.payload.downcast::<Job>() else {
+                continue;
+            };
+            self.complete(env, &f.sid, *job, WaitStatus(f.status), service_status)?;
+        }
+        Ok(())
     }
 
     /// The jobs one pass considers, in order: most passed-over first, then
@@ -67,6 +152,29 @@ impl Work {
         order.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         order.into_iter().map(|(sid, _)| sid.clone()).collect()
     }
+}
+
+/// How long one asynchronous `run_workers` call keeps looping (05 §3).
+const WORKER_LOOP_BUDGET: i64 = 8;
+
+/// The job a worker runs: execute, and turn the outcome into the wait
+/// status of a child that exits with the job's return code. A raised error
+/// is logged by the worker and becomes exit code 255 (upstream's child
+/// exits with −1), not the synchronous mode's "failed to execute".
+fn worker_job(sid: Sid, conf: Option<ServiceConf>, job: &Job) -> WorkerJob {
+    let command = job.command.clone();
+    let params = job.params.clone();
+    Box::new(move |env: &mut dyn Env| {
+        env.after_fork();
+        let code = match exec_resource_agent(env, &sid, conf.as_ref(), &command, &params) {
+            Ok(code) => code.code() & 0xff,
+            Err(e) => {
+                env.log(LogLevel::Err, &e.0);
+                255
+            }
+        };
+        code << 8
+    })
 }
 
 /// Executes one job inline and returns its wait status. A raised error is

@@ -1,10 +1,22 @@
 //! `SimEnv`: the simulated environment of one daemon (01 §6, §8). Each CRM
-//! and each LRM has its own, with its own virtual clock and loop-delay
-//! accumulator (01 §5.1, §5.3); all of them share the one [`Hardware`].
+//! and each LRM has its own; all of them share the one [`Hardware`].
+//!
+//! Two clocks (01 §5 and §10):
+//!
+//! * **virtual** (the tester): each environment has its own clock and
+//!   loop-delay accumulator; sleeps and lock attempts only add to the
+//!   delay (01 §5.1, §5.3);
+//! * **live** (the interactive simulator): the clock is the (optionally
+//!   accelerated) wall clock, sleeps really sleep, the hardware clock
+//!   follows the wall clock, an iteration longer than 30 s fails, and the
+//!   LRM runs its jobs in a pool of parallel workers.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::MutexGuard;
 
 use super::hardware::{Hardware, LockOutcome, SharedHardware, CFS_ERROR, DEFAULT_NODE_VERSION};
+use super::live::clock::LiveClock;
 use super::log::daemon_level;
 use super::resources;
 use crate::config::datacenter::DatacenterConfig;
@@ -13,12 +25,18 @@ use crate::config::rules::RulesConfig;
 use crate::config::status::{LrmStatus, ManagerStatus};
 use crate::env::{
     Env, EnvError, EnvResult, FenceNotification, LogLevel, NodeStats, ServiceConfig,
-    ServiceConfigChange, ServiceStats, StatsKind, Time, WatchdogHandle,
+    ServiceConfigChange, ServiceStats, StatsKind, Time, WatchdogHandle, WorkerPool,
 };
 use crate::types::{ResourceType, Sid};
 
 /// Sanity limit of the loop delay of one iteration (01 §5.3).
 pub const MAX_LOOP_DELAY: i64 = 300;
+
+/// Longest live iteration before the daemon is aborted (01 §10).
+pub const MAX_LIVE_ITERATION: i64 = 30;
+
+/// Parallel LRM workers in the live simulator (01 §10).
+pub const LIVE_MAX_WORKERS: usize = 4;
 
 /// Which daemon an environment serves; it names the log id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +55,27 @@ pub struct SimEnv {
     id: String,
     clock: Time,
     loop_delay: i64,
+    /// Set in the live simulator: the wall clock replaces `clock`.
+    live: Option<Live>,
+}
+
+/// What a live environment has besides the shared parts.
+struct Live {
+    clock: LiveClock,
+    /// Start of the current iteration (virtual seconds).
+    loop_start: f64,
+    /// The LRM's worker pool; `None` for CRMs and workers.
+    pool: Option<Box<dyn WorkerPool + Send>>,
+}
+
+impl fmt::Debug for Live {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Live")
+            .field("clock", &self.clock)
+            .field("loop_start", &self.loop_start)
+            .field("pool", &self.pool.as_ref().map(|p| p.running()))
+            .finish()
+    }
 }
 
 impl SimEnv {
@@ -52,6 +91,90 @@ impl SimEnv {
             id: format!("{node}/{suffix}"),
             clock: 0,
             loop_delay: 0,
+            live: None,
+        }
+    }
+
+    /// A live environment of `kind` on `node` (01 §10). `hw` is normally a
+    /// handle tied to the daemon's life
+    /// ([`SharedHardware::for_life`]), so that a power-off kills it.
+    pub fn live(hw: SharedHardware, node: &str, kind: DaemonKind, clock: LiveClock) -> Self {
+        let mut env = SimEnv::new(hw, node, kind);
+        env.live = Some(Live {
+            clock,
+            loop_start: clock.now_f64(),
+            pool: None,
+        });
+        env
+    }
+
+    /// Gives a live LRM its worker pool; from then on its jobs run there.
+    pub fn set_worker_pool(&mut self, pool: Box<dyn WorkerPool + Send>) {
+        if let Some(live) = &mut self.live {
+            live.pool = Some(pool);
+        }
+    }
+
+    /// The environment a worker of this (live) LRM runs its job in: same
+    /// node, log id, clock and life, no pool (upstream: the forked child).
+    pub fn worker_env(&self) -> SimEnv {
+        SimEnv {
+            hw: self.hw.clone(),
+            node: self.node.clone(),
+            id: self.id.clone(),
+            clock: self.clock,
+            loop_delay: 0,
+            live: self.live.as_ref().map(|l| Live {
+                clock: l.clock,
+                loop_start: l.clock.now_f64(),
+                pool: None,
+            }),
+        }
+    }
+
+    /// Whether this environment runs on the wall clock.
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// The time this environment's daemon sees now.
+    fn now(&self) -> Time {
+        match &self.live {
+            Some(l) => l.clock.now(),
+            None => self.clock,
+        }
+    }
+
+    /// Locks the hardware. In live mode the hardware clock follows the
+    /// wall clock: read under the lock, so it never goes backwards.
+    fn hw(&self) -> MutexGuard<'_, Hardware> {
+        let mut hw = self.hw.borrow_mut();
+        if let Some(l) = &self.live {
+            let now = l.clock.now().max(hw.time());
+            hw.set_time(now);
+        }
+        hw
+    }
+
+    /// Live mode: sleeps until the virtual time `deadline` (seconds with
+    /// fractions), or unwinds if the daemon is killed meanwhile. Does
+    /// nothing in the tester, whose clocks only the run loop moves.
+    pub fn wait_until(&self, deadline: f64) {
+        if let Some(clock) = self.live.as_ref().map(|l| l.clock) {
+            self.live_sleep_until(&clock, deadline);
+        }
+    }
+
+    /// Really sleeps (live mode) until the virtual time `deadline`; a kill
+    /// wakes the sleeper and unwinds it.
+    fn live_sleep_until(&self, clock: &LiveClock, deadline: f64) {
+        let mut guard = self.hw.borrow_mut();
+        loop {
+            let now = clock.now_f64();
+            if now >= deadline {
+                return;
+            }
+            guard = self.hw.wait(guard, clock.real(deadline - now));
         }
     }
 
@@ -90,7 +213,7 @@ impl SimEnv {
     /// Runs `f` on the hardware after checking this node's cfs is
     /// read-write (01 §6.4).
     fn with_cfs<T>(&self, f: impl FnOnce(&mut Hardware) -> EnvResult<T>) -> EnvResult<T> {
-        let mut hw = self.hw.borrow_mut();
+        let mut hw = self.hw();
         if !hw.node(&self.node).is_none_or(|n| n.cfs_rw) {
             return Err(EnvError::new(CFS_ERROR));
         }
@@ -101,10 +224,11 @@ impl SimEnv {
     /// `got lock` on a new acquisition or takeover; costs one second of
     /// loop delay either way.
     fn get_lock(&mut self, name: &str) -> bool {
+        let now = self.now();
         let outcome = {
-            let mut hw = self.hw.borrow_mut();
+            let mut hw = self.hw();
             if hw.quorate(&self.node) {
-                Some(hw.acquire_lock(name, &self.node, self.clock))
+                Some(hw.acquire_lock(name, &self.node, now))
             } else {
                 None
             }
@@ -122,8 +246,9 @@ impl SimEnv {
 
     /// A release (free of loop delay); fails without quorum.
     fn release_lock(&mut self, name: &str) -> bool {
-        let mut hw = self.hw.borrow_mut();
-        hw.quorate(&self.node) && hw.release_lock(name, &self.node, self.clock)
+        let now = self.now();
+        let mut hw = self.hw();
+        hw.quorate(&self.node) && hw.release_lock(name, &self.node, now)
     }
 }
 
@@ -141,14 +266,22 @@ impl Env for SimEnv {
     }
 
     fn get_time(&self) -> Time {
-        self.clock
+        self.now()
     }
 
     fn sleep(&mut self, secs: i64) {
+        if let Some(clock) = self.live.as_ref().map(|l| l.clock) {
+            self.live_sleep_until(&clock, clock.now_f64() + secs.max(0) as f64);
+            return;
+        }
         self.add_delay(secs);
     }
 
     fn sleep_until(&mut self, t: Time) {
+        if let Some(clock) = self.live.as_ref().map(|l| l.clock) {
+            self.live_sleep_until(&clock, t as f64);
+            return;
+        }
         let now = self.clock + self.loop_delay;
         if now < t {
             self.add_delay(t - now);
@@ -157,6 +290,10 @@ impl Env for SimEnv {
 
     fn loop_start_hook(&mut self) -> EnvResult<()> {
         self.loop_delay = 0;
+        if let Some(l) = &mut self.live {
+            l.loop_start = l.clock.now_f64();
+            return Ok(());
+        }
         let h = self.hw.borrow().time();
         if h < self.clock {
             return Err(EnvError::new("strange start time"));
@@ -166,6 +303,15 @@ impl Env for SimEnv {
     }
 
     fn loop_end_hook(&mut self) -> EnvResult<()> {
+        if let Some(l) = &self.live {
+            let took = (l.clock.now_f64() - l.loop_start) as i64;
+            if took > MAX_LIVE_ITERATION {
+                return Err(EnvError::new(format!(
+                    "loop took too long ({took} seconds)"
+                )));
+            }
+            return Ok(());
+        }
         let delay = self.loop_delay;
         if delay > MAX_LOOP_DELAY {
             return Err(EnvError::new(format!(
@@ -180,14 +326,26 @@ impl Env for SimEnv {
     fn after_fork(&mut self) {}
 
     fn get_max_workers(&self) -> usize {
-        0
+        if self.live.is_some() {
+            LIVE_MAX_WORKERS
+        } else {
+            0
+        }
     }
 
     fn log(&mut self, level: LogLevel, msg: &str) {
-        if let Some(word) = daemon_level(level) {
-            self.hw
-                .borrow_mut()
-                .log_line(word, self.clock, &self.id, msg);
+        let now = self.now();
+        if self.live.is_some() {
+            // The interactive log keeps every level, untruncated (01 §10).
+            // Upstream's one malformed level only exists for the tester's
+            // byte-exact log; here it is what it means.
+            let word = match level {
+                LogLevel::MalformedInfo => "info",
+                other => other.as_str(),
+            };
+            self.hw().log_line(word, now, &self.id, msg);
+        } else if let Some(word) = daemon_level(level) {
+            self.hw.borrow_mut().log_line(word, now, &self.id, msg);
         }
     }
 
@@ -247,17 +405,15 @@ impl Env for SimEnv {
     }
 
     fn watchdog_open(&mut self) -> EnvResult<WatchdogHandle> {
-        Ok(WatchdogHandle(
-            self.hw.borrow_mut().watchdog_open(&self.node),
-        ))
+        Ok(WatchdogHandle(self.hw().watchdog_open(&self.node)))
     }
 
     fn watchdog_update(&mut self, handle: &WatchdogHandle) -> EnvResult<()> {
-        self.hw.borrow_mut().watchdog_update(&handle.0)
+        self.hw().watchdog_update(&handle.0)
     }
 
     fn watchdog_close(&mut self, handle: &WatchdogHandle) -> EnvResult<()> {
-        self.hw.borrow_mut().watchdog_close(&handle.0)
+        self.hw().watchdog_close(&handle.0)
     }
 
     fn read_manager_status(&mut self) -> EnvResult<ManagerStatus> {
@@ -370,6 +526,11 @@ impl Env for SimEnv {
 
     fn resource_remove_locks(&mut self, sid: &Sid, locks: &[&str]) -> EnvResult<Option<String>> {
         Ok(resources::remove_locks(self, sid, locks))
+    }
+
+    fn worker_pool(&mut self) -> Option<&mut dyn WorkerPool> {
+        let pool = self.live.as_mut()?.pool.as_mut()?;
+        Some(pool.as_mut())
     }
 }
 

@@ -5,21 +5,23 @@
 //! `fa` failure counters, the hardware clock and the log.
 //!
 //! Everything is in memory (01 §1 allows it): what a read returns after
-//! which write is the same as with upstream's status files. The type is
-//! `Send` so that a real-time driver can later put it behind a mutex; the
-//! tester shares it through [`SharedHardware`].
+//! which write is the same as with upstream's status files. Everyone shares
+//! it through [`SharedHardware`], one global lock as upstream's hardware
+//! lock: the tester from one thread, the live simulator from a thread per
+//! daemon.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
 use super::log::LogSink;
 use super::perl;
 use super::scenario::Scenario;
-use crate::config::datacenter::DatacenterConfig;
+use crate::config::datacenter::{CrsMode, DatacenterConfig};
 use crate::config::groups::{GroupsConfig, GroupsFormat};
 use crate::config::rules::{RulesConfig, RulesFormat};
 use crate::config::status::{LrmStatus, ManagerStatus};
@@ -30,9 +32,156 @@ use crate::types::text::split_list;
 use crate::types::{RequestedState, Sid};
 use crate::word_enum;
 
-/// The tester's handle on the hardware: one thread, shared by the run
-/// loop and every daemon environment.
-pub type SharedHardware = Rc<RefCell<Hardware>>;
+/// The hardware behind its one global lock (01 §10: "shared state must be
+/// protected as in upstream"), plus a condition variable that wakes
+/// sleeping live daemons when one of them is killed.
+#[derive(Debug)]
+struct HardwareCell {
+    hw: Mutex<Hardware>,
+    wake: Condvar,
+}
+
+/// The unwind payload of a killed daemon (see [`Life`]). The live runtime
+/// catches it at the top of the daemon's thread; nothing else should.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Killed;
+
+/// The life of one daemon incarnation in the live simulator: cleared by a
+/// power-off under the hardware lock. Upstream kills the daemon process
+/// with SIGKILL; a thread cannot be killed, so instead a handle carrying a
+/// dead [`Life`] refuses the next access to the hardware by unwinding with
+/// [`Killed`]. Because the check happens under the same lock as the kill,
+/// a killed daemon can never change the shared state after its death, not
+/// even from inside a resource operation that was already running.
+#[derive(Debug, Clone)]
+pub struct Life(Arc<AtomicBool>);
+
+impl Life {
+    /// A living incarnation.
+    pub fn new() -> Self {
+        Life(Arc::new(AtomicBool::new(true)))
+    }
+
+    /// Whether the daemon still lives.
+    pub fn alive(&self) -> bool {
+        // The flag only changes under the hardware lock, which orders it.
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for Life {
+    fn default() -> Self {
+        Life::new()
+    }
+}
+
+/// A shared handle on the hardware. Clones share the same hardware; a
+/// handle made by [`SharedHardware::for_life`] additionally belongs to one
+/// live daemon and dies with it.
+///
+/// `borrow`/`borrow_mut` keep the names of the `RefCell` the tester used
+/// before the live simulator existed: both take the global lock, so a
+/// caller must never hold one guard while asking for another.
+#[derive(Debug, Clone)]
+pub struct SharedHardware {
+    cell: Arc<HardwareCell>,
+    life: Option<Life>,
+}
+
+impl SharedHardware {
+    /// Shares `hw`.
+    pub fn new(hw: Hardware) -> Self {
+        SharedHardware {
+            cell: Arc::new(HardwareCell {
+                hw: Mutex::new(hw),
+                wake: Condvar::new(),
+            }),
+            life: None,
+        }
+    }
+
+    /// The same hardware, seen by the daemon incarnation `life`.
+    pub fn for_life(&self, life: &Life) -> Self {
+        SharedHardware {
+            cell: self.cell.clone(),
+            life: Some(life.clone()),
+        }
+    }
+
+    /// The daemon life this handle belongs to, if any.
+    pub fn life(&self) -> Option<&Life> {
+        self.life.as_ref()
+    }
+
+    /// Locks the hardware, whatever the life of this handle. A panic in
+    /// another holder does not make the state unusable: every mutation
+    /// of `Hardware` keeps it consistent between statements that matter,
+    /// and a simulator that keeps running beats one that wedges.
+    pub fn lock_raw(&self) -> MutexGuard<'_, Hardware> {
+        self.cell.hw.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks the hardware; a killed daemon's handle unwinds with
+    /// [`Killed`] instead (without poisoning the lock).
+    pub fn borrow_mut(&self) -> MutexGuard<'_, Hardware> {
+        let guard = self.lock_raw();
+        self.check_life(guard)
+    }
+
+    /// Same as [`SharedHardware::borrow_mut`]; kept for read-only callers.
+    pub fn borrow(&self) -> MutexGuard<'_, Hardware> {
+        self.borrow_mut()
+    }
+
+    /// Passes the guard through while the handle's daemon lives.
+    fn check_life<'a>(&self, guard: MutexGuard<'a, Hardware>) -> MutexGuard<'a, Hardware> {
+        match &self.life {
+            Some(life) if !life.alive() => {
+                drop(guard);
+                // `resume_unwind` skips the panic hook: a kill is no bug.
+                std::panic::resume_unwind(Box::new(Killed))
+            }
+            _ => guard,
+        }
+    }
+
+    /// Kills a daemon incarnation: from now on its handles refuse every
+    /// access, and sleeping daemons wake up to notice. Takes the lock, so
+    /// an access in progress finishes first.
+    pub fn kill(&self, life: &Life) {
+        let _guard = self.lock_raw();
+        life.0.store(false, Ordering::Relaxed);
+        self.cell.wake.notify_all();
+    }
+
+    /// Kills `life` while the caller already holds the lock (`guard` of
+    /// this hardware), so that the kill and other changes are one step.
+    pub fn kill_locked(&self, _guard: &mut MutexGuard<'_, Hardware>, life: &Life) {
+        life.0.store(false, Ordering::Relaxed);
+        self.cell.wake.notify_all();
+    }
+
+    /// Sleeps up to `timeout` (real time) or until a kill wakes the
+    /// sleepers; returns the guard. The lock is released while waiting.
+    /// Spurious wake-ups are allowed: callers re-check their deadline.
+    pub fn wait<'a>(
+        &'a self,
+        guard: MutexGuard<'a, Hardware>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, Hardware> {
+        let (guard, _) = self
+            .cell
+            .wake
+            .wait_timeout(guard, timeout)
+            .unwrap_or_else(PoisonError::into_inner);
+        self.check_life(guard)
+    }
+
+    /// Wakes every sleeping daemon (after a kill or at shutdown).
+    pub fn wake_all(&self) {
+        self.cell.wake.notify_all();
+    }
+}
 
 /// Lock lifetime: a lock strictly older than this is expired (01 §6.2).
 pub const LOCK_LIFETIME: Time = 120;
@@ -125,6 +274,25 @@ pub struct WatchdogEntry {
     pub update_time: Time,
 }
 
+/// Receives every log line (level word, time, id, message) in place of
+/// the in-memory sink: the live simulator formats and fans them out
+/// itself, and must not keep an ever-growing log in memory.
+pub type LogHook = Box<dyn FnMut(&str, Time, &str, &str) + Send>;
+
+/// A [`LogHook`] slot that `Hardware`'s `Debug` can print.
+#[derive(Default)]
+struct HookSlot(Option<LogHook>);
+
+impl std::fmt::Debug for HookSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(hook)"
+        } else {
+            "None"
+        })
+    }
+}
+
 /// One service as stored: key → text value, as the JSON file would hold it
 /// (numbers as their text). Defaults are applied when reading (01 §2.5).
 pub type RawService = BTreeMap<String, String>;
@@ -159,6 +327,7 @@ pub struct Hardware {
     /// `fa` migrate failures so far, per sid.
     pub(super) fa_migrate_tries: BTreeMap<String, u32>,
     log: LogSink,
+    log_hook: HookSlot,
     /// Whether the harness's stderr warnings (01 §4.6 `unlock`) are printed.
     pub(super) echo_stderr: bool,
 }
@@ -256,13 +425,14 @@ impl Hardware {
             fa_start_tries: BTreeMap::new(),
             fa_migrate_tries: BTreeMap::new(),
             log: LogSink::new(),
+            log_hook: HookSlot::default(),
             echo_stderr: false,
         }
     }
 
-    /// Wraps the hardware for the single-threaded tester.
+    /// Puts the hardware behind its lock.
     pub fn shared(self) -> SharedHardware {
-        Rc::new(RefCell::new(self))
+        SharedHardware::new(self)
     }
 
     // --- clock and log ---
@@ -279,14 +449,23 @@ impl Hardware {
 
     /// Logs one line with an explicit level word, time and id.
     pub fn log_line(&mut self, level: &str, time: Time, id: &str, msg: &str) {
-        self.log.line(level, time, id, msg);
+        match &mut self.log_hook.0 {
+            Some(hook) => hook(level, time, id, msg),
+            None => self.log.line(level, time, id, msg),
+        }
     }
 
     /// Logs a harness line at the hardware clock. Harness levels are not
     /// truncated (01 §3.2).
     pub fn log(&mut self, level: &str, id: &str, msg: &str) {
         let t = self.time;
-        self.log.line(level, t, id, msg);
+        self.log_line(level, t, id, msg);
+    }
+
+    /// Sends every following log line to `hook` instead of the in-memory
+    /// sink (live simulator).
+    pub fn set_log_hook(&mut self, hook: LogHook) {
+        self.log_hook.0 = Some(hook);
     }
 
     /// The log sink (to add echo writers or read the text).
@@ -685,6 +864,38 @@ impl Hardware {
         self.datacenter.clone()
     }
 
+    /// The static usage statistics by sid (`maxcpu`, `maxmem` in bytes).
+    pub fn static_stats(&self) -> &BTreeMap<String, Usage> {
+        &self.static_stats
+    }
+
+    /// Sets `crs.ha` in the simulated `datacenter.cfg`, keeping every
+    /// other key (the interactive simulator's scheduler selector, 01
+    /// §10). Fails when the current file is no JSON object.
+    pub fn set_crs_mode(&mut self, mode: CrsMode) -> Result<(), String> {
+        let mut top = match self.datacenter_text.as_deref().map(str::trim) {
+            None | Some("") | Some("null") => Map::new(),
+            Some(t) => match serde_json::from_str::<Value>(t) {
+                Ok(Value::Object(m)) => m,
+                Ok(_) => return Err("datacenter.cfg is not a JSON object".into()),
+                Err(e) => return Err(format!("datacenter.cfg: {e}")),
+            },
+        };
+        let crs = top
+            .entry("crs")
+            .or_insert_with(|| Value::Object(Map::new()));
+        match crs {
+            Value::Object(c) => {
+                c.insert("ha".into(), json!(mode.as_str()));
+            }
+            other => *other = json!({ "ha": mode.as_str() }),
+        }
+        let text = Value::Object(top).to_string();
+        self.datacenter = crate::config::datacenter::parse_sim(&text).map_err(|e| e.to_string())?;
+        self.datacenter_text = Some(text);
+        Ok(())
+    }
+
     /// Appends one line to the CRM command queue (01 §6.6).
     pub fn queue_crm_command(&mut self, cmd: &str) {
         self.crm_commands = crate::config::status::enqueue(&self.crm_commands, cmd);
@@ -859,7 +1070,47 @@ mod tests {
     #[test]
     fn hardware_is_send() {
         fn is_send<T: Send>() {}
+        fn is_sync<T: Send + Sync>() {}
         is_send::<Hardware>();
+        is_sync::<SharedHardware>();
+    }
+
+    #[test]
+    fn a_killed_daemon_cannot_touch_the_hardware() {
+        let shared = hw(3, &[]).shared();
+        let life = Life::new();
+        let daemon = shared.for_life(&life);
+        daemon.borrow_mut().set_time(5);
+        shared.kill(&life);
+        assert!(!life.alive());
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            daemon.borrow_mut().set_time(99);
+        }));
+        let payload = r.expect_err("a dead handle unwinds");
+        assert!(payload.is::<Killed>());
+        assert_eq!(shared.borrow().time(), 5, "the write never happened");
+        // The lock is not poisoned: everyone else carries on.
+        shared.borrow_mut().set_time(6);
+        assert_eq!(shared.lock_raw().time(), 6);
+    }
+
+    #[test]
+    fn a_kill_wakes_a_sleeping_daemon() {
+        let shared = hw(3, &[]).shared();
+        let life = Life::new();
+        let daemon = shared.for_life(&life);
+        let t = std::thread::spawn(move || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let g = daemon.borrow_mut();
+                let _g = daemon.wait(g, Duration::from_secs(60));
+            }))
+            .is_err()
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        let start = std::time::Instant::now();
+        shared.kill(&life);
+        assert!(t.join().unwrap(), "the sleeper unwound");
+        assert!(start.elapsed() < Duration::from_secs(30));
     }
 
     #[test]

@@ -9,17 +9,20 @@
 //!   [`commands`] applies the `cmdlist` language to them (01 §4);
 //! * [`run_loop`] drives everything in virtual time (01 §5);
 //! * [`log`] formats the compared log (01 §3), [`diff`] prints mismatches;
-//! * [`tester`] runs one scenario or a whole suite (01 §9).
+//! * [`tester`] runs one scenario or a whole suite (01 §9);
+//! * [`live`] is the interactive simulator's real-time runtime (01 §10).
 //!
-//! Invariant: nothing here depends on wall-clock time, process ids or
-//! randomness for anything that reaches the log. File access is confined
-//! to [`scenario`] (reading inputs) and [`tester`] (status directory).
+//! Invariant: outside [`live`], nothing here depends on wall-clock time,
+//! process ids or randomness for anything that reaches the log. File
+//! access is confined to [`scenario`] (reading inputs), [`tester`] (status
+//! directory) and [`live`] (its working directory).
 
 pub mod cluster;
 pub mod commands;
 pub mod diff;
 pub mod env;
 pub mod hardware;
+pub mod live;
 pub mod log;
 pub mod perl;
 pub mod resources;

@@ -1,0 +1,362 @@
+//! The live daemons: one thread per CRM and per LRM, each driving the
+//! production state machine on the wall clock (01 §10), and the LRM's pool
+//! of worker threads (05 §9.3). Threads are created here and nowhere in the
+//! state machines, which only see their [`SimEnv`].
+//!
+//! A daemon ends when an iteration returns "stop" (it logs `daemon
+//! stopped`), when an iteration fails (the error is logged), or when its
+//! node is powered off: then its [`Life`] is cleared and the thread unwinds
+//! at its next touch of the hardware (see [`Killed`]).
+
+use std::collections::BTreeSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+
+use crate::crm::Crm;
+use crate::env::{Env, EnvResult, FinishedJob, LogLevel, WorkerJob, WorkerPool};
+use crate::lrm::{Lrm, LrmShared};
+use crate::sim::env::{DaemonKind, SimEnv};
+use crate::sim::hardware::{Killed, Life, SharedHardware};
+use crate::types::Sid;
+
+use super::clock::LiveClock;
+
+/// Shortest live iteration, in virtual seconds. The tester charges every
+/// iteration one second (01 §5.3); here the same floor keeps a round that
+/// happens not to sleep from spinning on the CPU.
+const MIN_ITERATION: f64 = 1.0;
+
+/// Wait status of a worker that panicked (a bug): signal 6, as a crashed
+/// child would report (05 §9.5 logs `got signal 6`).
+const PANIC_STATUS: i64 = 6;
+
+/// A running (or finished) daemon thread.
+#[derive(Debug)]
+pub struct Daemon {
+    life: Life,
+    done: Arc<AtomicBool>,
+}
+
+impl Daemon {
+    /// Whether the daemon still runs: not killed, not ended.
+    pub fn running(&self) -> bool {
+        self.life.alive() && !self.done.load(Ordering::SeqCst)
+    }
+
+    /// Its life, for the power-off.
+    pub fn life(&self) -> &Life {
+        &self.life
+    }
+}
+
+/// A daemon constructed (its constructor has logged) but not yet running.
+pub struct Prepared {
+    life: Life,
+    env: SimEnv,
+    kind: Kind,
+    clock: LiveClock,
+}
+
+/// The state machine a [`Prepared`] daemon drives.
+enum Kind {
+    Crm(Box<Crm>),
+    Lrm(Box<Lrm>),
+}
+
+/// Creates `node`'s CRM; its constructor logs `status change startup =>
+/// wait_for_quorum` now.
+pub fn prepare_crm(hw: &SharedHardware, node: &str, clock: LiveClock) -> Prepared {
+    let life = Life::new();
+    let mut env = SimEnv::live(hw.for_life(&life), node, DaemonKind::Crm, clock);
+    let crm = Crm::new(&mut env);
+    Prepared {
+        life,
+        env,
+        kind: Kind::Crm(Box::new(crm)),
+        clock,
+    }
+}
+
+/// Creates `node`'s LRM with its worker pool; its constructor logs
+/// `status change startup => wait_for_agent_lock` now.
+pub fn prepare_lrm(
+    hw: &SharedHardware,
+    node: &str,
+    clock: LiveClock,
+    shared: &LrmShared,
+) -> Prepared {
+    let life = Life::new();
+    let mut env = SimEnv::live(hw.for_life(&life), node, DaemonKind::Lrm, clock);
+    let pool = ThreadPool::new(env.worker_env());
+    env.set_worker_pool(Box::new(pool));
+    let lrm = Lrm::new(&mut env, shared);
+    Prepared {
+        life,
+        env,
+        kind: Kind::Lrm(Box::new(lrm)),
+        clock,
+    }
+}
+
+impl Prepared {
+    /// Starts the daemon's thread. If no thread can be created the daemon
+    /// is logged as stopped and reported as not running.
+    pub fn start(self) -> Daemon {
+        let done = Arc::new(AtomicBool::new(false));
+        let daemon = Daemon {
+            life: self.life.clone(),
+            done: done.clone(),
+        };
+        let name = self.env.id().to_string();
+        let Prepared {
+            mut env,
+            kind,
+            clock,
+            ..
+        } = self;
+        // The environment goes into the thread; keep what the failure
+        // path needs to log.
+        let mut log_env = env.worker_env();
+        let spawned = std::thread::Builder::new().name(name).spawn(move || {
+            let run = catch_unwind(AssertUnwindSafe(|| match kind {
+                Kind::Crm(mut crm) => drive(&mut env, clock, |e| crm.do_one_iteration(e)),
+                Kind::Lrm(mut lrm) => drive(&mut env, clock, |e| lrm.do_one_iteration(e)),
+            }));
+            if let Err(payload) = run {
+                if !payload.is::<Killed>() {
+                    // A bug: report it in the log too (the panic hook has
+                    // printed it on stderr); the daemon is gone.
+                    let _ = catch_unwind(AssertUnwindSafe(|| {
+                        env.log(LogLevel::Err, "daemon crashed (internal error)")
+                    }));
+                }
+            }
+            done.store(true, Ordering::SeqCst);
+        });
+        if let Err(e) = spawned {
+            log_env.log(
+                LogLevel::Err,
+                &format!("unable to start daemon thread - {e}"),
+            );
+            daemon.done.store(true, Ordering::SeqCst);
+        }
+        daemon
+    }
+}
+
+/// The daemon loop (upstream's `for (;;) { exit if !do_one_iteration }`),
+/// with the one-second floor per iteration.
+fn drive(env: &mut SimEnv, clock: LiveClock, mut step: impl FnMut(&mut SimEnv) -> EnvResult<bool>) {
+    loop {
+        let start = clock.now_f64();
+        match step(env) {
+            Ok(true) => {}
+            Ok(false) => {
+                env.log(LogLevel::Info, "daemon stopped");
+                return;
+            }
+            Err(e) => {
+                env.log(LogLevel::Err, &e.0);
+                return;
+            }
+        }
+        env.wait_until(start + MIN_ITERATION);
+    }
+}
+
+/// The LRM's worker pool: a thread per job (upstream forks a child per
+/// job), results handed back through a channel and taken only when the
+/// LRM collects them.
+pub struct ThreadPool {
+    /// The LRM's environment, copied for each worker.
+    template: SimEnv,
+    running: BTreeSet<Sid>,
+    tx: Sender<FinishedJob>,
+    rx: Receiver<FinishedJob>,
+}
+
+impl ThreadPool {
+    /// A pool whose workers run in copies of `template`.
+    pub fn new(template: SimEnv) -> Self {
+        let (tx, rx) = channel();
+        ThreadPool {
+            template,
+            running: BTreeSet::new(),
+            tx,
+            rx,
+        }
+    }
+}
+
+impl WorkerPool for ThreadPool {
+    fn start(
+        &mut self,
+        sid: &Sid,
+        job: WorkerJob,
+        payload: Box<dyn std::any::Any + Send>,
+    ) -> Result<(), String> {
+        let mut env = self.template.worker_env();
+        let tx = self.tx.clone();
+        let sid2 = sid.clone();
+        let name = format!("{} {sid}", env.id());
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                let status = match catch_unwind(AssertUnwindSafe(|| job(&mut env))) {
+                    Ok(status) => status,
+                    // Killed with its node: nobody is left to collect.
+                    Err(p) if p.is::<Killed>() => return,
+                    Err(_) => PANIC_STATUS,
+                };
+                // The LRM may be gone (its node was powered off).
+                let _ = tx.send(FinishedJob {
+                    sid: sid2,
+                    status,
+                    payload,
+                });
+            })
+            .map_err(|e| e.to_string())?;
+        self.running.insert(sid.clone());
+        Ok(())
+    }
+
+    fn collect(&mut self) -> Vec<FinishedJob> {
+        let done: Vec<FinishedJob> = self.rx.try_iter().collect();
+        for f in &done {
+            self.running.remove(&f.sid);
+        }
+        done
+    }
+
+    fn is_running(&self, sid: &Sid) -> bool {
+        self.running.contains(sid)
+    }
+
+    fn running(&self) -> usize {
+        self.running.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::status::{ManagerStatus, ServiceEntry};
+    use crate::sim::hardware::{Hardware, NodeHardware, RawService};
+    use crate::sim::scenario::Scenario;
+    use crate::types::{OrUnknown, ResultCode, ServiceState};
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+
+    /// A [`ThreadPool`] that remembers the most workers it ran at once.
+    struct Watched {
+        pool: ThreadPool,
+        most: Arc<AtomicUsize>,
+    }
+
+    impl WorkerPool for Watched {
+        fn start(
+            &mut self,
+            sid: &Sid,
+            job: WorkerJob,
+            payload: Box<dyn std::any::Any + Send>,
+        ) -> Result<(), String> {
+            self.pool.start(sid, job, payload)?;
+            self.most.fetch_max(self.pool.running(), Ordering::SeqCst);
+            Ok(())
+        }
+        fn collect(&mut self) -> Vec<FinishedJob> {
+            self.pool.collect()
+        }
+        fn is_running(&self, sid: &Sid) -> bool {
+            self.pool.is_running(sid)
+        }
+        fn running(&self) -> usize {
+            self.pool.running()
+        }
+    }
+
+    /// One powered node with `n` services the manager wants started.
+    fn cluster(n: usize) -> SharedHardware {
+        let mut s = Scenario::empty();
+        let mut node = NodeHardware::off();
+        node.power = true;
+        node.network = true;
+        s.nodes.insert("node1".into(), node);
+        let mut ms = ManagerStatus::default();
+        for i in 0..n {
+            let sid = format!("vm:{}", 101 + i);
+            s.services.insert(
+                sid.clone(),
+                RawService::from([
+                    ("node".to_string(), "node1".to_string()),
+                    ("state".to_string(), "started".to_string()),
+                ]),
+            );
+            ms.service_status.insert(
+                sid.parse().unwrap(),
+                ServiceEntry {
+                    state: Some(OrUnknown::Known(ServiceState::Started)),
+                    node: Some("node1".into()),
+                    uid: Some(format!("u{i}")),
+                    ..ServiceEntry::default()
+                },
+            );
+        }
+        s.manager_status = Some(ms);
+        let hw = Hardware::new(&s);
+        hw.shared()
+    }
+
+    #[test]
+    fn the_pool_runs_every_job_once_at_most_four_at_a_time() {
+        let hw = cluster(6);
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        hw.borrow_mut().set_log_hook(Box::new(move |_, _, id, msg| {
+            sink.lock().unwrap().push(format!("{id}: {msg}"));
+        }));
+        let clock = LiveClock::new(500.0);
+        let life = Life::new();
+        let mut env = SimEnv::live(hw.for_life(&life), "node1", DaemonKind::Lrm, clock);
+        let most = Arc::new(AtomicUsize::new(0));
+        env.set_worker_pool(Box::new(Watched {
+            pool: ThreadPool::new(env.worker_env()),
+            most: most.clone(),
+        }));
+        let mut lrm = Lrm::new(&mut env, &LrmShared::default());
+        for _ in 0..20 {
+            assert!(lrm.do_one_iteration(&mut env).unwrap());
+            if hw.borrow().lrm_status("node1").results.len() == 6 {
+                break;
+            }
+        }
+        let status = hw.borrow().lrm_status("node1");
+        assert_eq!(status.results.len(), 6, "{status:?}");
+        assert!(status
+            .results
+            .values()
+            .all(|r| r.exit_code == ResultCode::Success));
+        for i in 0..6 {
+            assert!(hw.borrow().is_running("node1", &format!("vm:{}", 101 + i)));
+        }
+        let lines = lines.lock().unwrap();
+        for i in 0..6 {
+            let start = format!("node1/lrm: starting service vm:{}", 101 + i);
+            let n = lines.iter().filter(|l| **l == start).count();
+            assert_eq!(n, 1, "one job per request: {lines:?}");
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(most > 1 && most <= 4, "{most} workers at once");
+    }
+
+    #[test]
+    fn daemons_and_environments_can_move_to_threads() {
+        fn is_send<T: Send>() {}
+        is_send::<Crm>();
+        is_send::<Lrm>();
+        is_send::<SimEnv>();
+        is_send::<Prepared>();
+    }
+}

@@ -1,0 +1,289 @@
+//! What the page shows, computed from the hardware at one moment: nodes
+//! with their switches and manager state, services with their requested,
+//! current and verbose state (06 §11.3), the scheduler mode and the manager
+//! status (01 §10).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::status::{ManagerStatus, ServiceEntry};
+use crate::sim::hardware::Hardware;
+use crate::sim::scenario::MIB;
+use crate::types::Sid;
+
+use super::clock::local_hms;
+
+/// One node row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeView {
+    /// Node name.
+    pub name: String,
+    /// Power switch.
+    pub power: bool,
+    /// Network switch.
+    pub network: bool,
+    /// The manager's view of the node (`online`, `unknown`, `fence`, …)
+    /// with ` (master)` for the master; `-` when the manager has none.
+    pub state: String,
+    /// Whether this node's CRM is the master.
+    pub master: bool,
+    /// The LRM's reported state and mode (`active`, `wait_for_agent_lock`,
+    /// …), `-` before its first report.
+    pub lrm: String,
+    /// Whether a CRM thread runs on the node.
+    pub crm_running: bool,
+    /// Whether an LRM thread runs on the node.
+    pub lrm_running: bool,
+}
+
+/// One service row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceView {
+    /// Service id.
+    pub sid: String,
+    /// Node of its configuration (where it is, or is being moved to).
+    pub node: String,
+    /// Requested state (`started`, `stopped`, `disabled`, `ignored`).
+    pub requested: String,
+    /// The CRM's state word, `-` when the manager does not track it yet.
+    pub crm_state: String,
+    /// The state `ha-manager status` would show (06 §11.3).
+    pub state: String,
+    /// Node it runs on right now, if any.
+    pub running_on: Option<String>,
+    /// Static CPU count, if set.
+    pub maxcpu: Option<f64>,
+    /// Static memory in MiB, if set.
+    pub maxmem_mib: Option<f64>,
+}
+
+/// The whole picture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Virtual time (epoch seconds).
+    pub time: i64,
+    /// The same as local `HH:MM:SS`.
+    pub clock: String,
+    /// Clock speed factor.
+    pub speed: f64,
+    /// The master node, if any.
+    pub master: Option<String>,
+    /// Whether the cluster has quorum.
+    pub quorate: bool,
+    /// The scheduler mode in effect (`crs.ha`).
+    pub crs: String,
+    /// Nodes, sorted.
+    pub nodes: Vec<NodeView>,
+    /// Services, sorted.
+    pub services: Vec<ServiceView>,
+    /// The manager status as written by the master (key-sorted JSON).
+    pub manager_status: Value,
+    /// The working directory.
+    pub dir: String,
+    /// Whether actions are recorded into `DIR/cmdlist`.
+    pub recording: bool,
+}
+
+/// Daemon threads per node: `(crm running, lrm running)`.
+pub type DaemonFlags = BTreeMap<String, (bool, bool)>;
+
+/// Context the hardware does not know.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Virtual time now.
+    pub now: i64,
+    /// Clock speed.
+    pub speed: f64,
+    /// Working directory, as shown.
+    pub dir: String,
+    /// Recording on.
+    pub recording: bool,
+}
+
+/// Takes the snapshot; the caller holds the hardware lock.
+pub fn take(hw: &Hardware, daemons: &DaemonFlags, ctx: &Context) -> Snapshot {
+    let ms = hw.manager_status();
+    let master = ms.master_node.clone().filter(|m| !m.is_empty());
+    let nodes = hw
+        .node_names()
+        .into_iter()
+        .filter_map(|name| {
+            let n = hw.node(&name)?;
+            let is_master = master.as_deref() == Some(name.as_str());
+            let mut state = ms
+                .node_status
+                .get(&name)
+                .map_or_else(|| "-".to_string(), ToString::to_string);
+            if is_master {
+                state.push_str(" (master)");
+            }
+            let lrm = hw.lrm_status(&name);
+            let lrm_text = match (&lrm.state, &lrm.mode) {
+                (Some(s), Some(m)) if m.to_string() != "active" => format!("{s} ({m})"),
+                (Some(s), _) => s.to_string(),
+                _ => "-".to_string(),
+            };
+            let (crm_running, lrm_running) = daemons.get(&name).copied().unwrap_or_default();
+            Some(NodeView {
+                power: n.power,
+                network: n.network,
+                state,
+                master: is_master,
+                lrm: lrm_text,
+                crm_running,
+                lrm_running,
+                name,
+            })
+        })
+        .collect();
+    let checked = hw.service_config().ok();
+    let static_stats = hw.static_stats();
+    let services = hw
+        .raw_services()
+        .iter()
+        .map(|(sid, raw)| {
+            let parsed: Option<Sid> = sid.parse().ok();
+            let conf = parsed
+                .as_ref()
+                .and_then(|s| checked.as_ref().and_then(|c| c.get(s)));
+            let requested = match conf {
+                Some(c) => c.state.to_string(),
+                None => raw
+                    .get("state")
+                    .cloned()
+                    .unwrap_or_else(|| "disabled".into()),
+            };
+            let node = raw.get("node").cloned().unwrap_or_default();
+            let entry = parsed.as_ref().and_then(|s| ms.service_status.get(s));
+            let running_on = hw.node_names().into_iter().find(|n| hw.is_running(n, sid));
+            let usage = static_stats.get(sid);
+            ServiceView {
+                sid: sid.clone(),
+                crm_state: entry
+                    .and_then(|e| e.state.as_ref())
+                    .map_or_else(|| "-".to_string(), ToString::to_string),
+                state: verbose_state(Some(&requested), Some(&node), entry),
+                requested,
+                node,
+                running_on,
+                maxcpu: usage.and_then(|u| u.maxcpu),
+                maxmem_mib: usage.and_then(|u| u.maxmem).map(|m| m / MIB),
+            }
+        })
+        .collect();
+    Snapshot {
+        time: ctx.now,
+        clock: local_hms(ctx.now),
+        speed: ctx.speed,
+        quorate: hw.cluster_quorate(),
+        crs: hw.datacenter().crs.mode().to_string(),
+        nodes,
+        services,
+        manager_status: manager_status_json(&ms),
+        master,
+        dir: ctx.dir.clone(),
+        recording: ctx.recording,
+    }
+}
+
+/// The manager status as a JSON value (its canonical form, keys sorted).
+pub fn manager_status_json(ms: &ManagerStatus) -> Value {
+    serde_json::from_str(&ms.to_json()).unwrap_or(Value::Null)
+}
+
+/// The verbose service state of 06 §11.3 from the requested state and node
+/// of the configuration (`None`: not configured) and the manager's entry.
+pub fn verbose_state(
+    requested: Option<&str>,
+    node: Option<&str>,
+    entry: Option<&ServiceEntry>,
+) -> String {
+    let Some(req) = requested else {
+        return "deleting".into();
+    };
+    if req == "ignored" {
+        return "ignored".into();
+    }
+    if node.is_none_or(str::is_empty) {
+        return "not found".into();
+    }
+    let Some(cur) = entry
+        .and_then(|e| e.state.as_ref())
+        .map(ToString::to_string)
+    else {
+        return "queued".into();
+    };
+    let running = entry.is_some_and(|e| e.running);
+    match cur.as_str() {
+        "stopped" => match req {
+            "started" => "starting",
+            "disabled" => "disabled",
+            _ => "stopped",
+        }
+        .into(),
+        "started" => {
+            let mut s = "started";
+            if req == "stopped" || req == "disabled" {
+                s = "stopping";
+            }
+            // Independently of the request (06 §11.3).
+            if !running {
+                s = "starting";
+            }
+            s.into()
+        }
+        "error" if req == "disabled" => "clearing error flag".into(),
+        _ => cur,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{OrUnknown, ServiceState};
+
+    fn entry(state: ServiceState, running: bool) -> ServiceEntry {
+        ServiceEntry {
+            state: Some(OrUnknown::Known(state)),
+            running,
+            ..ServiceEntry::default()
+        }
+    }
+
+    #[test]
+    fn verbose_states() {
+        let n = Some("node1");
+        assert_eq!(verbose_state(None, n, None), "deleting");
+        assert_eq!(verbose_state(Some("ignored"), n, None), "ignored");
+        assert_eq!(verbose_state(Some("started"), None, None), "not found");
+        assert_eq!(verbose_state(Some("started"), n, None), "queued");
+        let stopped = entry(ServiceState::Stopped, false);
+        assert_eq!(
+            verbose_state(Some("started"), n, Some(&stopped)),
+            "starting"
+        );
+        assert_eq!(
+            verbose_state(Some("disabled"), n, Some(&stopped)),
+            "disabled"
+        );
+        assert_eq!(verbose_state(Some("stopped"), n, Some(&stopped)), "stopped");
+        let up = entry(ServiceState::Started, true);
+        assert_eq!(verbose_state(Some("started"), n, Some(&up)), "started");
+        assert_eq!(verbose_state(Some("stopped"), n, Some(&up)), "stopping");
+        let not_yet = entry(ServiceState::Started, false);
+        assert_eq!(
+            verbose_state(Some("stopped"), n, Some(&not_yet)),
+            "starting"
+        );
+        let err = entry(ServiceState::Error, false);
+        assert_eq!(
+            verbose_state(Some("disabled"), n, Some(&err)),
+            "clearing error flag"
+        );
+        assert_eq!(verbose_state(Some("started"), n, Some(&err)), "error");
+        let fence = entry(ServiceState::Fence, false);
+        assert_eq!(verbose_state(Some("started"), n, Some(&fence)), "fence");
+    }
+}
