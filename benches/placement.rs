@@ -59,7 +59,8 @@ fn scenario(mode: CrsMode, auto: Option<RebalanceMethod>) -> Scenario {
         ..ManagerStatus::default()
     };
     for i in 0..NODES {
-        ms.node_status.insert(node(i), OrUnknown::Known(NodeState::Online));
+        ms.node_status
+            .insert(node(i), OrUnknown::Known(NodeState::Online));
     }
     for i in 0..SERVICES {
         let (sid, host) = (sid(i), host(i));
@@ -120,8 +121,13 @@ fn decision(c: &mut Criterion, mode: CrsMode) {
     let mut env = master_env(&s);
     let ms = env.read_manager_status().expect("generated status");
     let nodes: Vec<String> = (0..NODES).map(node).collect();
-    let usage = OnlineNodeUsage::build(&mut env, &OrUnknown::Known(mode), &nodes, &ms.service_status)
-        .expect("usage");
+    let usage = OnlineNodeUsage::build(
+        &mut env,
+        &OrUnknown::Known(mode),
+        &nodes,
+        &ms.service_status,
+    )
+    .expect("usage");
     let rules = CompiledRules::default();
     let sid = sid(0);
     let cd = ServiceConf {
@@ -133,18 +139,21 @@ fn decision(c: &mut Criterion, mode: CrsMode) {
         group: None,
         comment: None,
     };
-    c.bench_function(&format!("placement: one {mode} decision, 64 nodes x 2000 services"), |b| {
-        b.iter(|| {
-            black_box(select_service_node(
-                &rules,
-                &usage,
-                &sid,
-                &cd,
-                &ms.service_status,
-                NodePreference::BestScore,
-            ))
-        })
-    });
+    c.bench_function(
+        &format!("placement: one {mode} decision, 64 nodes x 2000 services"),
+        |b| {
+            b.iter(|| {
+                black_box(select_service_node(
+                    &rules,
+                    &usage,
+                    &sid,
+                    &cd,
+                    &ms.service_status,
+                    NodePreference::BestScore,
+                ))
+            })
+        },
+    );
 }
 
 fn round(c: &mut Criterion, name: &str, auto: Option<RebalanceMethod>) {
@@ -168,7 +177,11 @@ fn round(c: &mut Criterion, name: &str, auto: Option<RebalanceMethod>) {
 fn bench(c: &mut Criterion) {
     decision(c, CrsMode::Static);
     decision(c, CrsMode::Dynamic);
-    round(c, "placement: static round without auto-rebalance, 64 x 2000", None);
+    round(
+        c,
+        "placement: static round without auto-rebalance, 64 x 2000",
+        None,
+    );
     round(
         c,
         "placement: static round with one bruteforce auto-rebalance pass, 64 x 2000",

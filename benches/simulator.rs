@@ -31,7 +31,10 @@ fn node(i: usize) -> String {
 fn visible_suite() -> Vec<Scenario> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/scenarios");
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("notice: {} not found, suite benchmark skipped", dir.display());
+        eprintln!(
+            "notice: {} not found, suite benchmark skipped",
+            dir.display()
+        );
         return Vec::new();
     };
     let mut dirs: Vec<_> = entries.flatten().map(|e| e.path()).collect();
@@ -60,18 +63,30 @@ fn generated_cluster(failed: bool) -> (SimEnv, Manager) {
         ..ManagerStatus::default()
     };
     for i in 0..NODES {
-        let state = if failed && i == NODES - 1 { NodeState::Fence } else { NodeState::Online };
+        let state = if failed && i == NODES - 1 {
+            NodeState::Fence
+        } else {
+            NodeState::Online
+        };
         ms.node_status.insert(node(i), OrUnknown::Known(state));
     }
     for i in 0..SERVICES {
         let sid: Sid = format!("vm:{}", 100_000 + i).parse().expect("valid sid");
-        let host = if i < ON_FAILED_NODE { victim.clone() } else { node(i % (NODES - 1)) };
+        let host = if i < ON_FAILED_NODE {
+            victim.clone()
+        } else {
+            node(i % (NODES - 1))
+        };
         let raw: RawService = BTreeMap::from([
             ("node".to_string(), host.clone()),
             ("state".to_string(), "started".to_string()),
         ]);
         s.services.insert(sid.to_string(), raw);
-        let state = if failed && host == victim { ServiceState::Fence } else { ServiceState::Started };
+        let state = if failed && host == victim {
+            ServiceState::Fence
+        } else {
+            ServiceState::Started
+        };
         ms.service_status.insert(
             sid,
             ServiceEntry {
@@ -85,7 +100,9 @@ fn generated_cluster(failed: bool) -> (SimEnv, Manager) {
     }
     let mut lrm: BTreeMap<String, LrmStatus> = BTreeMap::new();
     for (sid, sd) in &ms.service_status {
-        let (Some(node), Some(uid)) = (&sd.node, &sd.uid) else { continue };
+        let (Some(node), Some(uid)) = (&sd.node, &sd.uid) else {
+            continue;
+        };
         lrm.entry(node.clone()).or_default().results.insert(
             uid.clone(),
             LrmResult {
@@ -110,13 +127,16 @@ fn generated_cluster(failed: bool) -> (SimEnv, Manager) {
 fn bench(c: &mut Criterion) {
     let suite = visible_suite();
     if !suite.is_empty() {
-        c.bench_function(&format!("tester: visible suite ({} scenarios)", suite.len()), |b| {
-            b.iter(|| {
-                for s in &suite {
-                    black_box(run_scenario(s, RunOptions::default()));
-                }
-            })
-        });
+        c.bench_function(
+            &format!("tester: visible suite ({} scenarios)", suite.len()),
+            |b| {
+                b.iter(|| {
+                    for s in &suite {
+                        black_box(run_scenario(s, RunOptions::default()));
+                    }
+                })
+            },
+        );
     }
 
     // A steady round consumes one LRM result per service and re-arms its
@@ -132,16 +152,19 @@ fn bench(c: &mut Criterion) {
         )
     });
 
-    c.bench_function("manager: fence round, 1000 of 5000 services recovered", |b| {
-        b.iter_batched(
-            || generated_cluster(true),
-            |(mut env, mut manager)| {
-                manager.manage(&mut env).expect("recovery round");
-                (env, manager)
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    c.bench_function(
+        "manager: fence round, 1000 of 5000 services recovered",
+        |b| {
+            b.iter_batched(
+                || generated_cluster(true),
+                |(mut env, mut manager)| {
+                    manager.manage(&mut env).expect("recovery round");
+                    (env, manager)
+                },
+                BatchSize::LargeInput,
+            )
+        },
+    );
 }
 
 criterion_group! {

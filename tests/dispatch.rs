@@ -9,7 +9,10 @@ use pve_ha::cli::ROLES;
 const BIN: &str = env!("CARGO_BIN_EXE_pve-ha");
 
 fn run(program: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(program).args(args).output().expect("run pve-ha")
+    Command::new(program)
+        .args(args)
+        .output()
+        .expect("run pve-ha")
 }
 
 fn text(b: &[u8]) -> String {
@@ -37,7 +40,10 @@ fn help_lists_the_roles_that_exist() {
     // Roles later issues build must not show up as stubs.
     for absent in ["pve-ha-crm", "pve-ha-lrm", "watchdog-mux"] {
         if !ROLES.iter().any(|r| r.tool == absent) {
-            assert!(!help.contains(absent), "{absent} listed but not built:\n{help}");
+            assert!(
+                !help.contains(absent),
+                "{absent} listed but not built:\n{help}"
+            );
         }
     }
 }
@@ -46,7 +52,10 @@ fn help_lists_the_roles_that_exist() {
 fn version_is_printed() {
     let out = run(BIN.as_ref(), &["--version"]);
     assert!(out.status.success());
-    assert_eq!(text(&out.stdout), format!("pve-ha {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&out.stdout),
+        format!("pve-ha {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -55,7 +64,11 @@ fn unknown_role_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = text(&out.stderr);
-    assert_eq!(err.lines().next(), Some("error: unknown role 'bogus'"), "{err}");
+    assert_eq!(
+        err.lines().next(),
+        Some("error: unknown role 'bogus'"),
+        "{err}"
+    );
     assert!(err.contains("Usage:"));
 }
 

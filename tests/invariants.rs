@@ -56,5 +56,9 @@ fn pure_layers_do_no_io() {
             }
         }
     }
-    assert!(violations.is_empty(), "I/O in pure layers:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "I/O in pure layers:\n{}",
+        violations.join("\n")
+    );
 }

@@ -33,17 +33,54 @@ where
 /// generator reaches headers, properties and their errors, not just noise.
 fn line() -> impl Strategy<Value = String> {
     let ty = prop::sample::select(vec![
-        "vm", "ct", "fa", "VM", "group", "node-affinity", "resource-affinity", "x", "",
+        "vm",
+        "ct",
+        "fa",
+        "VM",
+        "group",
+        "node-affinity",
+        "resource-affinity",
+        "x",
+        "",
     ]);
-    let name = prop::sample::select(vec!["100", "101", "1", "g1", "rule-1", "a", "9x", "", "a:b"]);
+    let name = prop::sample::select(vec![
+        "100", "101", "1", "g1", "rule-1", "a", "9x", "", "a:b",
+    ]);
     let key = prop::sample::select(vec![
-        "state", "group", "failback", "max_restart", "max_relocate", "comment", "nodes",
-        "restricted", "nofailback", "resources", "affinity", "strict", "disable", "type", "sid",
+        "state",
+        "group",
+        "failback",
+        "max_restart",
+        "max_relocate",
+        "comment",
+        "nodes",
+        "restricted",
+        "nofailback",
+        "resources",
+        "affinity",
+        "strict",
+        "disable",
+        "type",
+        "sid",
         "bogus",
     ]);
     let value = prop::sample::select(vec![
-        "", "started", "enabled", "0", "1", "-1", "+7", "node1:2,node2", "vm:100,ct:101", "positive",
-        "negative", "x y  z ", "%3A%C3%BC", "node_1", "100", "\r",
+        "",
+        "started",
+        "enabled",
+        "0",
+        "1",
+        "-1",
+        "+7",
+        "node1:2,node2",
+        "vm:100,ct:101",
+        "positive",
+        "negative",
+        "x y  z ",
+        "%3A%C3%BC",
+        "node_1",
+        "100",
+        "\r",
     ]);
     let ws = prop::sample::select(vec!["", " ", "\t", "  \t"]);
     prop_oneof![
@@ -107,7 +144,10 @@ proptest! {
 /// The sections in write order, for comparing configs whose order numbers
 /// may differ (a generated config has none).
 fn sections<T: Clone>(c: &SectionConfig<T>) -> Vec<(String, T)> {
-    c.sections_in_order().into_iter().map(|(id, s)| (id.clone(), s.clone())).collect()
+    c.sections_in_order()
+        .into_iter()
+        .map(|(id, s)| (id.clone(), s.clone()))
+        .collect()
 }
 
 fn into_config<T>(items: Vec<(String, T)>) -> SectionConfig<T> {
@@ -134,7 +174,8 @@ fn node_name() -> impl Strategy<Value = String> {
 }
 
 fn sid() -> impl Strategy<Value = Sid> {
-    (prop::sample::select(vec!["vm", "ct"]), 100u32..200).prop_map(|(t, n)| Sid::new(t, &n.to_string()).unwrap())
+    (prop::sample::select(vec!["vm", "ct"]), 100u32..200)
+        .prop_map(|(t, n)| Sid::new(t, &n.to_string()).unwrap())
 }
 
 fn resources_config() -> impl Strategy<Value = SectionConfig<Resource>> {
@@ -147,24 +188,34 @@ fn resources_config() -> impl Strategy<Value = SectionConfig<Resource>> {
         prop::option::of(0i64..10),
         comment(),
     )
-        .prop_map(|(sid, state, group, failback, max_restart, max_relocate, comment)| Resource {
-            sid,
-            state,
-            group,
-            failback,
-            max_restart,
-            max_relocate,
-            comment,
-        });
+        .prop_map(
+            |(sid, state, group, failback, max_restart, max_relocate, comment)| Resource {
+                sid,
+                state,
+                group,
+                failback,
+                max_restart,
+                max_relocate,
+                comment,
+            },
+        );
     prop::collection::vec(res, 0..8).prop_map(|v| {
         let mut seen = BTreeSet::new();
-        into_config(v.into_iter().filter(|r| seen.insert(r.sid.clone())).map(|r| (r.sid.to_string(), r)).collect())
+        into_config(
+            v.into_iter()
+                .filter(|r| seen.insert(r.sid.clone()))
+                .map(|r| (r.sid.to_string(), r))
+                .collect(),
+        )
     })
 }
 
 fn rules_config() -> impl Strategy<Value = SectionConfig<Rule>> {
     let kind = prop_oneof![
-        (prop::collection::btree_map(node_name(), 0i64..5, 1..4), prop::option::of(any::<bool>()))
+        (
+            prop::collection::btree_map(node_name(), 0i64..5, 1..4),
+            prop::option::of(any::<bool>())
+        )
             .prop_map(|(nodes, strict)| RuleKind::NodeAffinity { nodes, strict }),
         prop::sample::select(vec![Affinity::Positive, Affinity::Negative])
             .prop_map(|affinity| RuleKind::ResourceAffinity { affinity }),
@@ -181,10 +232,24 @@ fn rules_config() -> impl Strategy<Value = SectionConfig<Rule>> {
         kind,
     )
         .prop_map(|(id, resources, disable, comment, kind)| {
-            (id, Rule { resources, disable, comment, kind })
+            (
+                id,
+                Rule {
+                    resources,
+                    disable,
+                    comment,
+                    kind,
+                },
+            )
         });
-    prop::collection::btree_map("[A-Za-z][A-Za-z0-9_-]{1,10}", rule, 0..6)
-        .prop_map(|m| into_config(m.into_values().collect::<BTreeMap<_, _>>().into_iter().collect()))
+    prop::collection::btree_map("[A-Za-z][A-Za-z0-9_-]{1,10}", rule, 0..6).prop_map(|m| {
+        into_config(
+            m.into_values()
+                .collect::<BTreeMap<_, _>>()
+                .into_iter()
+                .collect(),
+        )
+    })
 }
 
 fn has_percent_escape(c: &str) -> bool {
@@ -195,15 +260,23 @@ fn has_percent_escape(c: &str) -> bool {
 
 fn groups_config() -> impl Strategy<Value = SectionConfig<Group>> {
     let group = (
-        prop::collection::btree_set((node_name(), prop::option::of(0u32..5)).prop_map(|(n, p)| match p {
-            Some(p) => format!("{n}:{p}"),
-            None => n,
-        }), 1..4),
+        prop::collection::btree_set(
+            (node_name(), prop::option::of(0u32..5)).prop_map(|(n, p)| match p {
+                Some(p) => format!("{n}:{p}"),
+                None => n,
+            }),
+            1..4,
+        ),
         prop::option::of(any::<bool>()),
         prop::option::of(any::<bool>()),
         comment(),
     )
-        .prop_map(|(nodes, restricted, nofailback, comment)| Group { nodes, restricted, nofailback, comment });
+        .prop_map(|(nodes, restricted, nofailback, comment)| Group {
+            nodes,
+            restricted,
+            nofailback,
+            comment,
+        });
     prop::collection::btree_map("[A-Za-z][A-Za-z0-9_-]{1,10}", group, 0..6)
         .prop_map(|m| into_config(m.into_iter().collect()))
 }

@@ -60,14 +60,28 @@ where
     if !again.warnings.is_empty() {
         return Err(format!("{name}: re-parse warned: {:?}", again.warnings));
     }
-    let want: Vec<_> = first.sections_in_order().into_iter().map(|(id, s)| (id.clone(), F::normalised(s))).collect();
-    let got: Vec<_> = again.value.sections_in_order().into_iter().map(|(id, s)| (id.clone(), s.clone())).collect();
+    let want: Vec<_> = first
+        .sections_in_order()
+        .into_iter()
+        .map(|(id, s)| (id.clone(), F::normalised(s)))
+        .collect();
+    let got: Vec<_> = again
+        .value
+        .sections_in_order()
+        .into_iter()
+        .map(|(id, s)| (id.clone(), s.clone()))
+        .collect();
     if want != got {
-        return Err(format!("{name}: sections differ after round trip:\n{want:#?}\n{got:#?}"));
+        return Err(format!(
+            "{name}: sections differ after round trip:\n{want:#?}\n{got:#?}"
+        ));
     }
-    let rewritten = section::write(format, &again.value).map_err(|e| format!("{name}: rewrite: {e}"))?;
+    let rewritten =
+        section::write(format, &again.value).map_err(|e| format!("{name}: rewrite: {e}"))?;
     if rewritten != written {
-        return Err(format!("{name}: writer not idempotent:\n{written}\n---\n{rewritten}"));
+        return Err(format!(
+            "{name}: writer not idempotent:\n{written}\n---\n{rewritten}"
+        ));
     }
     Ok(())
 }
@@ -85,7 +99,12 @@ where
         let p = parse(format, F::FILE, &raw);
         let want_warnings = std::fs::read_to_string(path.with_extension("cfg.warnings")).unwrap();
         let got_warnings: String = p.warnings.iter().map(|w| format!("{w}\n")).collect();
-        assert_eq!(got_warnings, want_warnings, "warnings of {}", path.display());
+        assert_eq!(
+            got_warnings,
+            want_warnings,
+            "warnings of {}",
+            path.display()
+        );
         let has_null = p.value.ids.values().any(Option::is_none);
         if has_null {
             assert_eq!(
@@ -129,7 +148,9 @@ where
     let mut failures = Vec::new();
     for sc in scenarios {
         let path = sc.join(file_name);
-        let Ok(raw) = std::fs::read(&path) else { continue };
+        let Ok(raw) = std::fs::read(&path) else {
+            continue;
+        };
         let name = rel(&path, &dir);
         let p = parse(format, &name, &raw);
         if !p.warnings.is_empty() {
@@ -140,12 +161,20 @@ where
         }
         checked += 1;
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     Some(checked)
 }
 
 fn rel(path: &Path, base: &Path) -> String {
-    path.strip_prefix(base).unwrap_or(path).display().to_string()
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -168,7 +197,9 @@ fn conformance_groups_round_trips() {
 /// parse without panicking and their valid part must round-trip.
 #[test]
 fn conformance_rules_cfgs_round_trip() {
-    let Some(dir) = common::conformance_dir("rules_cfgs round trips") else { return };
+    let Some(dir) = common::conformance_dir("rules_cfgs round trips") else {
+        return;
+    };
     let files = common::files(&dir.join("rules_cfgs"), |n| n.ends_with(".cfg"));
     assert!(!files.is_empty());
     for path in files {

@@ -54,7 +54,10 @@ pub fn find_role(name: &OsStr) -> Option<&'static Role> {
 pub fn dispatch(args: Vec<OsString>) -> i32 {
     let mut args = args.into_iter();
     let argv0 = args.next().unwrap_or_default();
-    let base = Path::new(&argv0).file_name().unwrap_or_default().to_os_string();
+    let base = Path::new(&argv0)
+        .file_name()
+        .unwrap_or_default()
+        .to_os_string();
     if base != "pve-ha" {
         if let Some(role) = find_role(&base) {
             return (role.main)(std::iter::once(role.tool.into()).chain(args).collect());

@@ -16,12 +16,24 @@ const GROUP_TYPE: &[SectionType] = &[SectionType {
         Prop::required("nodes", PropKind::Format(Format::HaNodeList)),
         Prop::optional("restricted", PropKind::Bool),
         Prop::optional("nofailback", PropKind::Bool),
-        Prop::optional("comment", PropKind::Str { max_len: Some(4096) }),
+        Prop::optional(
+            "comment",
+            PropKind::Str {
+                max_len: Some(4096),
+            },
+        ),
     ],
 }];
 
 /// Keys the file knows; `group` is API-only (`unexpected property`).
-const FILE_KEYS: &[&str] = &["type", "group", "nodes", "restricted", "nofailback", "comment"];
+const FILE_KEYS: &[&str] = &[
+    "type",
+    "group",
+    "nodes",
+    "restricted",
+    "nofailback",
+    "comment",
+];
 
 /// One HA group.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -45,6 +45,9 @@ pub fn digest(raw: &[u8]) -> String {
 mod tests {
     #[test]
     fn digest_of_empty_text() {
-        assert_eq!(super::digest(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(
+            super::digest(b""),
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+        );
     }
 }

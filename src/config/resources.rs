@@ -12,26 +12,53 @@ const GROUP: Prop = Prop::optional("group", PropKind::Format(Format::ConfigId));
 const FAILBACK: Prop = Prop::optional("failback", PropKind::Bool);
 const MAX_RESTART: Prop = Prop::optional("max_restart", PropKind::Int { min: Some(0) });
 const MAX_RELOCATE: Prop = Prop::optional("max_relocate", PropKind::Int { min: Some(0) });
-const COMMENT: Prop = Prop::optional("comment", PropKind::Str { max_len: Some(4096) });
+const COMMENT: Prop = Prop::optional(
+    "comment",
+    PropKind::Str {
+        max_len: Some(4096),
+    },
+);
 
 const REAL_OPTIONS: &[Prop] = &[STATE, GROUP, FAILBACK, MAX_RESTART, MAX_RELOCATE, COMMENT];
 /// The simulator's plugins leave `failback` out of their option table.
 const SIM_OPTIONS: &[Prop] = &[STATE, GROUP, MAX_RESTART, MAX_RELOCATE, COMMENT];
 
 const REAL_TYPES: &[SectionType] = &[
-    SectionType { name: "vm", props: REAL_OPTIONS },
-    SectionType { name: "ct", props: REAL_OPTIONS },
+    SectionType {
+        name: "vm",
+        props: REAL_OPTIONS,
+    },
+    SectionType {
+        name: "ct",
+        props: REAL_OPTIONS,
+    },
 ];
 const SIM_TYPES: &[SectionType] = &[
-    SectionType { name: "vm", props: SIM_OPTIONS },
-    SectionType { name: "ct", props: SIM_OPTIONS },
-    SectionType { name: "fa", props: SIM_OPTIONS },
+    SectionType {
+        name: "vm",
+        props: SIM_OPTIONS,
+    },
+    SectionType {
+        name: "ct",
+        props: SIM_OPTIONS,
+    },
+    SectionType {
+        name: "fa",
+        props: SIM_OPTIONS,
+    },
 ];
 
 /// Keys the file knows at all; `sid` is API-only and fails as
 /// `unexpected property 'sid'` when written into the file.
 const FILE_KEYS: &[&str] = &[
-    "type", "sid", "state", "group", "failback", "max_restart", "max_relocate", "comment",
+    "type",
+    "sid",
+    "state",
+    "group",
+    "failback",
+    "max_restart",
+    "max_relocate",
+    "comment",
 ];
 
 /// Which resource plugins are registered.
@@ -88,7 +115,8 @@ impl Resource {
 
     /// The requested state the daemons act on (default `started`).
     pub fn requested_state(&self) -> RequestedState {
-        self.state.map_or(RequestedState::Started, ConfiguredState::requested)
+        self.state
+            .map_or(RequestedState::Started, ConfiguredState::requested)
     }
 
     /// `failback`, default on.
@@ -163,7 +191,10 @@ impl SectionFormat for ResourcesFormat {
     }
 
     fn decode(&self, raw: RawSection) -> Result<Resource, String> {
-        let sid: Sid = raw.id.parse().map_err(|e: crate::types::SidError| e.to_string())?;
+        let sid: Sid = raw
+            .id
+            .parse()
+            .map_err(|e: crate::types::SidError| e.to_string())?;
         Ok(Resource {
             state: raw.str("state").and_then(|s| s.parse().ok()),
             group: raw.str("group").map(str::to_string),
@@ -211,7 +242,10 @@ mod tests {
         let p = parse("vm: 501\n    state started\n    max_relocate 2\n\nct:102\n");
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
         let text = ResourcesFormat::default().write(&p.value).unwrap();
-        assert_eq!(text, "vm: 501\n\tmax_relocate 2\n\tstate started\n\nct: 102\n\n");
+        assert_eq!(
+            text,
+            "vm: 501\n\tmax_relocate 2\n\tstate started\n\nct: 102\n\n"
+        );
     }
 
     #[test]
@@ -254,15 +288,23 @@ mod tests {
             p.warnings,
             ["file /etc/pve/ha/resources.cfg line 3 (section 'ct:102') - ignore config line: VM: 103"]
         );
-        assert_eq!(p.value.get("ct:102").unwrap().state, Some(ConfiguredState::Started));
+        assert_eq!(
+            p.value.get("ct:102").unwrap().state,
+            Some(ConfiguredState::Started)
+        );
         assert!(p.value.get("vm:103").is_none());
     }
 
     #[test]
     fn simulator_flavor_knows_fa() {
-        let f = ResourcesFormat { flavor: Flavor::Simulator };
+        let f = ResourcesFormat {
+            flavor: Flavor::Simulator,
+        };
         let p = f.parse("sim", b"fa: 10x\n\nfa: 100\n");
-        assert_eq!(p.warnings, ["file sim line 1 (skip section 'fa:10x'): invalid VMID '10x'"]);
+        assert_eq!(
+            p.warnings,
+            ["file sim line 1 (skip section 'fa:10x'): invalid VMID '10x'"]
+        );
         assert!(p.value.get("fa:100").is_some());
     }
 }

@@ -36,7 +36,12 @@ word_enum! {
 
 const RESOURCES: Prop = Prop::required("resources", PropKind::Format(Format::HaResourceIdList));
 const DISABLE: Prop = Prop::optional("disable", PropKind::Bool);
-const COMMENT: Prop = Prop::optional("comment", PropKind::Str { max_len: Some(4096) });
+const COMMENT: Prop = Prop::optional(
+    "comment",
+    PropKind::Str {
+        max_len: Some(4096),
+    },
+);
 
 /// Registration order matters for nothing visible, but node-affinity comes
 /// first as upstream registers it.
@@ -113,7 +118,11 @@ impl Rule {
     pub fn to_json(&self) -> Json {
         let mut m = Map::new();
         m.insert("type".into(), json!(self.rule_type().as_str()));
-        let res: Map<String, Json> = self.resources.iter().map(|s| (s.to_string(), json!(1))).collect();
+        let res: Map<String, Json> = self
+            .resources
+            .iter()
+            .map(|s| (s.to_string(), json!(1)))
+            .collect();
         m.insert("resources".into(), Json::Object(res));
         if let Some(d) = self.disable {
             m.insert("disable".into(), json!(i64::from(d)));
@@ -228,7 +237,13 @@ impl SectionFormat for RulesFormat {
             RuleKind::NodeAffinity { nodes, strict } => {
                 let entries: Vec<String> = nodes
                     .iter()
-                    .map(|(n, p)| if *p == 0 { n.clone() } else { format!("{n}:{p}") })
+                    .map(|(n, p)| {
+                        if *p == 0 {
+                            n.clone()
+                        } else {
+                            format!("{n}:{p}")
+                        }
+                    })
                     .collect();
                 raw.set_str("nodes", Some(entries.join(",")));
                 raw.set_int("strict", strict.map(i64::from));
@@ -306,7 +321,10 @@ mod tests {
 
     #[test]
     fn nodes_written_sorted_without_zero_priorities() {
-        let p = RulesFormat.parse("r", b"node-affinity: r1\n\tnodes node3:0,node1:2,node2\n\tresources vm:1\n");
+        let p = RulesFormat.parse(
+            "r",
+            b"node-affinity: r1\n\tnodes node3:0,node1:2,node2\n\tresources vm:1\n",
+        );
         let text = RulesFormat.write(&p.value).unwrap();
         assert!(text.contains("\tnodes node1:2,node2,node3\n"), "{text}");
     }
@@ -330,7 +348,10 @@ mod tests {
 
     #[test]
     fn disable_zero_counts_as_disabled_and_is_dropped_on_write() {
-        let p = RulesFormat.parse("r", b"node-affinity: r1\n\tresources vm:1\n\tnodes n1\n\tdisable 0\n");
+        let p = RulesFormat.parse(
+            "r",
+            b"node-affinity: r1\n\tresources vm:1\n\tnodes n1\n\tdisable 0\n",
+        );
         let r = p.value.get("r1").unwrap();
         assert!(r.is_disabled());
         assert_eq!(r.to_json()["disable"], json!(0));

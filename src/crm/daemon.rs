@@ -197,7 +197,10 @@ impl Crm {
             self.give_up_watchdog(env)?;
             env.log(LogLevel::Info, "voluntary release CRM lock");
             if !env.release_ha_manager_lock() {
-                env.log(LogLevel::Notice, "CRM lock release failed, let the lock timeout");
+                env.log(
+                    LogLevel::Notice,
+                    "CRM lock release failed, let the lock timeout",
+                );
             }
             return Ok(true);
         }
@@ -214,7 +217,10 @@ impl Crm {
         manager.manage(env)?;
         if manager.is_fully_disarmed() {
             if !self.disarmed {
-                env.log(LogLevel::Info, "HA stack fully disarmed, releasing CRM watchdog");
+                env.log(
+                    LogLevel::Info,
+                    "HA stack fully disarmed, releasing CRM watchdog",
+                );
                 self.give_up_watchdog(env)?;
                 self.disarmed = true;
             }
@@ -273,7 +279,10 @@ impl Crm {
         match env.read_manager_status() {
             Ok(ms) => Some(ms),
             Err(e) => {
-                env.log(LogLevel::Err, &format!("could not read manager status: {e}"));
+                env.log(
+                    LogLevel::Err,
+                    &format!("could not read manager status: {e}"),
+                );
                 None
             }
         }
@@ -296,7 +305,10 @@ impl Crm {
         match env.read_service_config() {
             Ok((sc, _)) => Some(sc.len()),
             Err(e) => {
-                env.log(LogLevel::Err, &format!("could not read service config: {e}"));
+                env.log(
+                    LogLevel::Err,
+                    &format!("could not read service config: {e}"),
+                );
                 None
             }
         }

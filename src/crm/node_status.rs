@@ -78,7 +78,8 @@ impl NodeStatus {
             LogLevel::Info,
             &format!("node '{node}': state changed from '{old}' => '{state}'"),
         );
-        self.status.insert(node.to_string(), OrUnknown::Known(state));
+        self.status
+            .insert(node.to_string(), OrUnknown::Known(state));
     }
 
     /// Whether a node has been offline for at least `delay` seconds,

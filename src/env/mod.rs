@@ -241,8 +241,10 @@ pub trait Env {
     /// The service configuration and, in the real environment, its digest.
     fn read_service_config(&mut self) -> EnvResult<(ServiceConfig, Option<String>)>;
     /// Applies property changes to resources, in sid order.
-    fn update_service_config(&mut self, changes: &BTreeMap<Sid, ServiceConfigChange>)
-        -> EnvResult<()>;
+    fn update_service_config(
+        &mut self,
+        changes: &BTreeMap<Sid, ServiceConfigChange>,
+    ) -> EnvResult<()>;
     /// Moves a guest's configuration from `current` to `new` (recovery).
     fn steal_service(&mut self, sid: &Sid, current: &str, new: &str) -> EnvResult<()>;
     /// The rules configuration (with digest).

@@ -114,7 +114,11 @@ impl Simulation {
         let serial_looptime = MIN_LOOP_TIME.max(2 * self.nodes.len() as Time);
         // Upstream aborts here; we switch to lockstep (module doc).
         let lockstep = serial_looptime >= MAX_LOOP_TIME;
-        let looptime = if lockstep { MIN_LOOP_TIME } else { serial_looptime };
+        let looptime = if lockstep {
+            MIN_LOOP_TIME
+        } else {
+            serial_looptime
+        };
         let start = self.now();
         let mut loop_end = start;
         let nodes = self.nodes.clone();

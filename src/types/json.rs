@@ -60,7 +60,12 @@ mod tests {
 
     #[test]
     fn accepts_loose_numbers() {
-        for (text, want) in [(r#"{"n":2}"#, 2), (r#"{"n":"2"}"#, 2), (r#"{"n":2.0}"#, 2), (r#"{"n":true}"#, 1)] {
+        for (text, want) in [
+            (r#"{"n":2}"#, 2),
+            (r#"{"n":"2"}"#, 2),
+            (r#"{"n":2.0}"#, 2),
+            (r#"{"n":true}"#, 1),
+        ] {
             let t: T = serde_json::from_str(text).unwrap();
             assert_eq!(t.n, want, "{text}");
             assert_eq!(t.o, None);

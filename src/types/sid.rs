@@ -137,7 +137,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_ids() {
-        for bad in ["100", "VM:100", "vm:", ":100", "vm:1 0", "vm 100", "v1:100", ""] {
+        for bad in [
+            "100", "VM:100", "vm:", ":100", "vm:1 0", "vm 100", "v1:100", "",
+        ] {
             assert_eq!(bad.parse::<Sid>(), Err(SidError::Malformed), "{bad}");
         }
     }

@@ -179,9 +179,15 @@ mod tests {
 
     #[test]
     fn enabled_is_an_alias_of_started() {
-        assert_eq!("enabled".parse::<RequestedState>().unwrap(), RequestedState::Started);
+        assert_eq!(
+            "enabled".parse::<RequestedState>().unwrap(),
+            RequestedState::Started
+        );
         assert_eq!(RequestedState::Started.to_string(), "started");
-        assert_eq!(ConfiguredState::Enabled.requested(), RequestedState::Started);
+        assert_eq!(
+            ConfiguredState::Enabled.requested(),
+            RequestedState::Started
+        );
         assert_eq!(ConfiguredState::Enabled.to_string(), "enabled");
     }
 
@@ -195,6 +201,9 @@ mod tests {
     fn serde_uses_the_words() {
         let v: Vec<LrmMode> = serde_json::from_str(r#"["active","disarm"]"#).unwrap();
         assert_eq!(v, vec![LrmMode::Active, LrmMode::Disarm]);
-        assert_eq!(serde_json::to_string(&CrmState::LostManagerLock).unwrap(), "\"lost_manager_lock\"");
+        assert_eq!(
+            serde_json::to_string(&CrmState::LostManagerLock).unwrap(),
+            "\"lost_manager_lock\""
+        );
     }
 }

@@ -119,7 +119,13 @@ mod tests {
                 value: Some("hello world")
             }
         );
-        assert_eq!(classify("    disable"), Line::Property { key: "disable", value: None });
+        assert_eq!(
+            classify("    disable"),
+            Line::Property {
+                key: "disable",
+                value: None
+            }
+        );
         assert_eq!(
             classify(" \t state\tstarted\r"),
             Line::Property {
@@ -127,7 +133,13 @@ mod tests {
                 value: Some("started")
             }
         );
-        assert_eq!(classify("  vm: 100"), Line::Property { key: "vm:", value: Some("100") });
+        assert_eq!(
+            classify("  vm: 100"),
+            Line::Property {
+                key: "vm:",
+                value: Some("100")
+            }
+        );
     }
 
     #[test]

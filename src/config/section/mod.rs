@@ -169,7 +169,9 @@ impl<T> Default for SectionConfig<T> {
 impl<T> SectionConfig<T> {
     /// The valid sections in id order.
     pub fn sections(&self) -> impl Iterator<Item = (&String, &T)> {
-        self.ids.iter().filter_map(|(id, s)| s.as_ref().map(|s| (id, s)))
+        self.ids
+            .iter()
+            .filter_map(|(id, s)| s.as_ref().map(|s| (id, s)))
     }
 
     /// The valid section of this id.

@@ -102,7 +102,8 @@ pub fn check_value(prop: &Prop, value: Option<&str>) -> Result<Value, String> {
             _ => Err(format!("type check ('boolean') failed - got '{v}'")),
         },
         PropKind::Int { min } => {
-            let n = parse_integer(v).ok_or_else(|| format!("type check ('integer') failed - got '{v}'"))?;
+            let n = parse_integer(v)
+                .ok_or_else(|| format!("type check ('integer') failed - got '{v}'"))?;
             match min {
                 Some(m) if n < m => Err(format!("value must have a minimum value of {m}")),
                 _ => Ok(Value::Int(n)),
@@ -151,11 +152,9 @@ pub fn check_format(format: Format, v: &str) -> Result<(), String> {
                 Err("value does not look like a valid ha node".to_string())
             }
         }),
-        Format::HaResourceIdList => split_list(v).into_iter().try_for_each(|e| {
-            e.parse::<Sid>()
-                .map(|_| ())
-                .map_err(|err| err.to_string())
-        }),
+        Format::HaResourceIdList => split_list(v)
+            .into_iter()
+            .try_for_each(|e| e.parse::<Sid>().map(|_| ()).map_err(|err| err.to_string())),
     }
 }
 
@@ -165,7 +164,9 @@ pub fn check_config_id(v: &str) -> Result<(), String> {
     let b = v.as_bytes();
     let ok = b.len() >= 2
         && b[0].is_ascii_alphabetic()
-        && b[1..].iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-');
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-');
     if ok {
         Ok(())
     } else {
@@ -192,7 +193,10 @@ pub fn is_ha_node_entry(v: &str) -> bool {
 /// absent; huge numbers saturate).
 pub fn node_entry_priority(entry: &str) -> (&str, i64) {
     match entry.split_once(':') {
-        Some((node, p)) => (node, p.parse().unwrap_or(if p.is_empty() { 0 } else { i64::MAX })),
+        Some((node, p)) => (
+            node,
+            p.parse().unwrap_or(if p.is_empty() { 0 } else { i64::MAX }),
+        ),
         None => (entry, 0),
     }
 }
@@ -247,7 +251,10 @@ mod tests {
             check_value(&res, Some("vm:1,100")),
             Err("invalid format - value does not look like a valid ha resource id".into())
         );
-        assert_eq!(check_config_id("a"), Err("invalid configuration ID 'a'".into()));
+        assert_eq!(
+            check_config_id("a"),
+            Err("invalid configuration ID 'a'".into())
+        );
         assert!(check_config_id("ab-1_c").is_ok());
     }
 

@@ -63,10 +63,13 @@ fn write_section<F: SectionFormat>(
     let mut required: Vec<_> = ty.props.iter().filter(|p| p.required).collect();
     required.sort_by_key(|p| p.key);
     for p in required {
-        let v = raw.props.get(p.key).ok_or_else(|| WriteError::MissingRequired {
-            id: id.to_string(),
-            key: p.key.to_string(),
-        })?;
+        let v = raw
+            .props
+            .get(p.key)
+            .ok_or_else(|| WriteError::MissingRequired {
+                id: id.to_string(),
+                key: p.key.to_string(),
+            })?;
         line(out, p.key, Some(v), p.kind == super::PropKind::Bool)?;
     }
     let mut optional: Vec<_> = ty
@@ -76,7 +79,12 @@ fn write_section<F: SectionFormat>(
         .collect();
     optional.sort_by_key(|p| p.key);
     for p in optional {
-        line(out, p.key, raw.props.get(p.key), p.kind == super::PropKind::Bool)?;
+        line(
+            out,
+            p.key,
+            raw.props.get(p.key),
+            p.kind == super::PropKind::Bool,
+        )?;
     }
     out.push('\n');
     Ok(())

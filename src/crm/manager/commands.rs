@@ -34,7 +34,11 @@ impl Motion {
 
 impl Manager {
     /// Drains the queue and applies every line in order.
-    pub(crate) fn process_crm_commands(&mut self, env: &mut dyn Env, round: &Round) -> EnvResult<()> {
+    pub(crate) fn process_crm_commands(
+        &mut self,
+        env: &mut dyn Env,
+        round: &Round,
+    ) -> EnvResult<()> {
         let text = env.read_crm_commands()?;
         for parsed in crate::config::status::parse_queue(&text) {
             match parsed {
@@ -48,12 +52,17 @@ impl Manager {
     fn apply_command(&mut self, env: &mut dyn Env, round: &Round, cmd: &CrmCommand) {
         let line = cmd.to_string();
         match cmd {
-            CrmCommand::Migrate { sid, node } => self.command_motion(env, &line, Motion::Migrate, sid, node),
+            CrmCommand::Migrate { sid, node } => {
+                self.command_motion(env, &line, Motion::Migrate, sid, node)
+            }
             CrmCommand::Relocate { sid, node } => {
                 self.command_motion(env, &line, Motion::Relocate, sid, node)
             }
             CrmCommand::Stop { sid, timeout } => match self.tracked(sid) {
-                None => env.log(LogLevel::Err, &format!("crm command error - no such service: {line}")),
+                None => env.log(
+                    LogLevel::Err,
+                    &format!("crm command error - no such service: {line}"),
+                ),
                 Some(sid) => {
                     env.log(LogLevel::Info, &format!("got crm command: {line}"));
                     if let Some(sd) = self.ss.get_mut(&sid) {
@@ -66,17 +75,27 @@ impl Manager {
                 if self.disarm.is_some() {
                     env.log(
                         LogLevel::Warn,
-                        &format!("ignoring maintenance command for node {node} - HA stack is disarmed"),
+                        &format!(
+                            "ignoring maintenance command for node {node} - HA stack is disarmed"
+                        ),
                     );
                 } else if state == OrUnknown::Known(NodeState::Online) {
-                    self.node_request.entry(node.clone()).or_default().maintenance = true;
+                    self.node_request
+                        .entry(node.clone())
+                        .or_default()
+                        .maintenance = true;
                 } else if state == OrUnknown::Known(NodeState::Maintenance) {
                     env.log(
                         LogLevel::Info,
-                        &format!("ignoring crm command - node {node} is already in maintenance state"),
+                        &format!(
+                            "ignoring crm command - node {node} is already in maintenance state"
+                        ),
                     );
                 } else {
-                    env.log(LogLevel::Err, &format!("crm command error - node not online: {line}"));
+                    env.log(
+                        LogLevel::Err,
+                        &format!("crm command error - node not online: {line}"),
+                    );
                 }
             }
             CrmCommand::DisableNodeMaintenance(node) => {
@@ -87,7 +106,10 @@ impl Manager {
                         &format!("clearing maintenance of node {node} requested, but it's in state {state}"),
                     );
                 }
-                self.node_request.entry(node.clone()).or_default().maintenance = false;
+                self.node_request
+                    .entry(node.clone())
+                    .or_default()
+                    .maintenance = false;
             }
             CrmCommand::DisarmHa(mode) => self.command_disarm(env, *mode),
             CrmCommand::ArmHa => self.command_arm(env, round),
@@ -99,13 +121,26 @@ impl Manager {
         sid.parse::<Sid>().ok().filter(|s| self.ss.contains_key(s))
     }
 
-    fn command_motion(&mut self, env: &mut dyn Env, line: &str, motion: Motion, sid: &str, target: &str) {
+    fn command_motion(
+        &mut self,
+        env: &mut dyn Env,
+        line: &str,
+        motion: Motion,
+        sid: &str,
+        target: &str,
+    ) {
         let Some(sid) = self.tracked(sid) else {
-            env.log(LogLevel::Err, &format!("crm command error - no such service: {line}"));
+            env.log(
+                LogLevel::Err,
+                &format!("crm command error - no such service: {line}"),
+            );
             return;
         };
         if !self.ns.node_is_online(target) {
-            env.log(LogLevel::Err, &format!("crm command error - node not online: {line}"));
+            env.log(
+                LogLevel::Err,
+                &format!("crm command error - node not online: {line}"),
+            );
             return;
         }
         if self.ss.get(&sid).and_then(|sd| sd.node.as_deref()) == Some(target) {
@@ -128,9 +163,16 @@ impl Manager {
         sid: &Sid,
         target: &str,
     ) {
-        let negative: Vec<Sid> = self.rules.negative.get(sid).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        let negative: Vec<Sid> = self
+            .rules
+            .negative
+            .get(sid)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
         for csid in negative {
-            let Some(csd) = self.ss.get(&csid) else { continue };
+            let Some(csd) = self.ss.get(&csid) else {
+                continue;
+            };
             let node_blocks = csd.node.as_deref().is_none_or(|n| n == target);
             let target_blocks = csd.target.as_deref().is_none_or(|t| t == target);
             if node_blocks && target_blocks {
@@ -147,9 +189,16 @@ impl Manager {
         if let Some(sd) = self.ss.get_mut(sid) {
             sd.cmd = Some(motion.cmd(target));
         }
-        let positive: Vec<Sid> = self.rules.positive.get(sid).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        let positive: Vec<Sid> = self
+            .rules
+            .positive
+            .get(sid)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
         for csid in positive {
-            let Some(csd) = self.ss.get_mut(&csid) else { continue };
+            let Some(csd) = self.ss.get_mut(&csid) else {
+                continue;
+            };
             if csd.node.as_deref() == Some(target) || csd.target.as_deref() == Some(target) {
                 continue;
             }
@@ -166,14 +215,21 @@ impl Manager {
 
     fn command_disarm(&mut self, env: &mut dyn Env, mode: DisarmMode) {
         if let Some(disarm) = &self.disarm {
-            let state = disarm.state.as_ref().map(ToString::to_string).unwrap_or_default();
+            let state = disarm
+                .state
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             env.log(
                 LogLevel::Notice,
                 &format!("ignoring disarm-ha command - already in disarm state ({state})"),
             );
             return;
         }
-        env.log(LogLevel::Info, &format!("got crm command: disarm-ha {mode}"));
+        env.log(
+            LogLevel::Info,
+            &format!("got crm command: disarm-ha {mode}"),
+        );
         if mode == DisarmMode::Ignore {
             for sid in self.ss.keys() {
                 env.log(
@@ -190,14 +246,19 @@ impl Manager {
 
     fn command_arm(&mut self, env: &mut dyn Env, round: &Round) {
         let Some(disarm) = self.disarm.take() else {
-            env.log(LogLevel::Notice, "ignoring arm-ha command - HA stack is not disarmed");
+            env.log(
+                LogLevel::Notice,
+                "ignoring arm-ha command - HA stack is not disarmed",
+            );
             return;
         };
         env.log(LogLevel::Info, "got crm command: arm-ha");
         if disarm.mode == Some(OrUnknown::Known(DisarmMode::Ignore)) {
             // Guests may have been moved by hand while HA looked away.
             for (sid, sd) in self.ss.iter_mut() {
-                let Some(cd) = round.sc.get(sid) else { continue };
+                let Some(cd) = round.sc.get(sid) else {
+                    continue;
+                };
                 if sd.node.as_deref() != Some(cd.node.as_str()) {
                     let old = sd.node.clone().unwrap_or_default();
                     env.log(

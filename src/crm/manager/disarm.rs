@@ -19,7 +19,11 @@ pub(crate) enum DisarmOutcome {
 
 impl Manager {
     /// Runs the disarm step; call only while `self.disarm` is set.
-    pub(crate) fn handle_disarm(&mut self, env: &mut dyn Env, round: &Round) -> EnvResult<DisarmOutcome> {
+    pub(crate) fn handle_disarm(
+        &mut self,
+        env: &mut dyn Env,
+        round: &Round,
+    ) -> EnvResult<DisarmOutcome> {
         let Some(disarm) = self.disarm.clone() else {
             return Ok(DisarmOutcome::Handled);
         };
@@ -27,7 +31,10 @@ impl Manager {
             Some(OrUnknown::Known(mode)) => *mode,
             other => {
                 let word = other.as_ref().map(ToString::to_string).unwrap_or_default();
-                env.log(LogLevel::Err, &format!("unknown disarm-mode '{word}', ignoring"));
+                env.log(
+                    LogLevel::Err,
+                    &format!("unknown disarm-mode '{word}', ignoring"),
+                );
                 return Ok(DisarmOutcome::Handled);
             }
         };
@@ -39,7 +46,11 @@ impl Manager {
                 Some(ServiceState::Migrate | ServiceState::Relocate) => LogLevel::Info,
                 _ => continue,
             };
-            let state = sd.state.as_ref().map(ToString::to_string).unwrap_or_default();
+            let state = sd
+                .state
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             env.log(
                 level,
                 &format!("deferring disarm - service '{sid}' is in '{state}' state"),
@@ -54,16 +65,20 @@ impl Manager {
         for sid in sids {
             let uid = match mode {
                 DisarmMode::Freeze => {
-                    let freezable = self.ss.get(&sid).and_then(ServiceEntry::state_known).filter(|s| {
-                        matches!(
-                            s,
-                            ServiceState::Started
-                                | ServiceState::Stopped
-                                | ServiceState::RequestStop
-                                | ServiceState::RequestStart
-                                | ServiceState::RequestStartBalance
-                        )
-                    });
+                    let freezable = self
+                        .ss
+                        .get(&sid)
+                        .and_then(ServiceEntry::state_known)
+                        .filter(|s| {
+                            matches!(
+                                s,
+                                ServiceState::Started
+                                    | ServiceState::Stopped
+                                    | ServiceState::RequestStop
+                                    | ServiceState::RequestStart
+                                    | ServiceState::RequestStartBalance
+                            )
+                        });
                     let Some(state) = freezable else { continue };
                     env.log(
                         LogLevel::Info,
@@ -82,13 +97,18 @@ impl Manager {
             }
         }
 
-        let all_disarmed = self.ns.list_online_nodes().iter().all(|node| {
-            round.lrm_modes.get(node) == Some(&OrUnknown::Known(LrmMode::Disarm))
-        });
+        let all_disarmed = self
+            .ns
+            .list_online_nodes()
+            .iter()
+            .all(|node| round.lrm_modes.get(node) == Some(&OrUnknown::Known(LrmMode::Disarm)));
         let disarmed = OrUnknown::Known(DisarmState::Disarmed);
         if let Some(d) = self.disarm.as_mut() {
             if all_disarmed && d.state.as_ref() != Some(&disarmed) {
-                env.log(LogLevel::Info, "all LRMs disarmed, HA stack is now fully disarmed");
+                env.log(
+                    LogLevel::Info,
+                    "all LRMs disarmed, HA stack is now fully disarmed",
+                );
                 d.state = Some(disarmed.clone());
             }
             self.all_lrms_disarmed = d.state.as_ref() == Some(&disarmed);

@@ -20,7 +20,10 @@ const GROUP_MIGRATION_RETRY: i64 = 6;
 pub(crate) fn apply_groups_to_services(sc: &mut ServiceConfig, groups: &GroupsConfig) {
     for cd in sc.values_mut() {
         if let Some(group) = &cd.group {
-            let nofailback = groups.get(group).and_then(|g| g.nofailback).unwrap_or(false);
+            let nofailback = groups
+                .get(group)
+                .and_then(|g| g.nofailback)
+                .unwrap_or(false);
             cd.failback = !nofailback;
         }
     }
@@ -32,11 +35,16 @@ pub(crate) fn groups_to_rules(rules: &mut RulesConfig, groups: &GroupsConfig, sc
     let mut members: BTreeMap<&str, BTreeSet<Sid>> = BTreeMap::new();
     for (sid, cd) in sc {
         if let Some(group) = &cd.group {
-            members.entry(group.as_str()).or_default().insert(sid.clone());
+            members
+                .entry(group.as_str())
+                .or_default()
+                .insert(sid.clone());
         }
     }
     for (group_id, resources) in members {
-        let Some(group) = groups.get(group_id) else { continue };
+        let Some(group) = groups.get(group_id) else {
+            continue;
+        };
         let id = format!("ha-group-{group_id}");
         let comment = group
             .comment
@@ -193,7 +201,8 @@ impl Manager {
             );
             let active_services = self.ss.values().filter(|sd| sd.is_active_on(&node)).count();
             let state_ok = lrm_state == OrUnknown::Known(LrmState::Active)
-                || (lrm_state == OrUnknown::Known(LrmState::WaitForAgentLock) && active_services == 0);
+                || (lrm_state == OrUnknown::Known(LrmState::WaitForAgentLock)
+                    && active_services == 0);
             if !state_ok {
                 return fail(format!("lrm '{node}' is not in state 'active' or 'idle'"));
             }

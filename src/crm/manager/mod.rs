@@ -112,7 +112,9 @@ impl Manager {
         let node = env
             .nodename()
             .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
         let hi = splitmix64(node ^ (env.get_time() as u64).rotate_left(24));
         let lo = splitmix64(hi ^ n.rotate_left(32) ^ self.uid_counter);
         let mut bytes = [0u8; 16];
@@ -136,7 +138,10 @@ impl Manager {
         } else if mode != self.crs_mode {
             env.log(
                 crate::env::LogLevel::Info,
-                &format!("switching scheduler mode from '{}' to '{mode}'", self.crs_mode),
+                &format!(
+                    "switching scheduler mode from '{}' to '{mode}'",
+                    self.crs_mode
+                ),
             );
         }
         self.crs_mode = mode;
@@ -154,8 +159,7 @@ fn splitmix64(mut z: u64) -> u64 {
 
 /// Unpadded base64 of 16 bytes (22 characters).
 fn base64_22(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(22);
     let mut acc: u32 = 0;
     let mut bits = 0;
@@ -190,7 +194,9 @@ mod tests {
             for m in [&mut a, &mut b] {
                 let uid = m.new_uid(&env);
                 assert_eq!(uid.len(), 22, "{uid}");
-                assert!(uid.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/'));
+                assert!(uid
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/'));
                 assert!(seen.insert(uid), "duplicate uid");
             }
         }

@@ -55,7 +55,14 @@ impl Manager {
 
         let rules = env.read_rules_config()?;
         groups::apply_groups_to_services(&mut round.sc, &groups);
-        self.recompute_rules(env, &rules, &groups, &round.sc, services_digest, nodelist_changed);
+        self.recompute_rules(
+            env,
+            &rules,
+            &groups,
+            &round.sc,
+            services_digest,
+            nodelist_changed,
+        );
 
         self.process_crm_commands(env, &round)?;
 
@@ -226,7 +233,12 @@ impl Manager {
                 }
             };
             if ok {
-                self.change_service_state(env, &sid, ServiceState::Recovery, StateParams::default());
+                self.change_service_state(
+                    env,
+                    &sid,
+                    ServiceState::Recovery,
+                    StateParams::default(),
+                );
                 repeat = true;
             }
         }
@@ -238,7 +250,9 @@ impl Manager {
             }
             env.log(
                 LogLevel::Notice,
-                &format!("node '{node}' in fence state but no services to-fence! admin interference?!"),
+                &format!(
+                    "node '{node}' in fence state but no services to-fence! admin interference?!"
+                ),
             );
             if self.ns.fence_node(env, &node)? {
                 repeat = true;
