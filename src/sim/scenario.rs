@@ -211,6 +211,38 @@ fn json<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, Sc
     })
 }
 
+/// Reads the files `names` and every `service_status_<node>` of `dir`
+/// (absent files are skipped), by name.
+pub fn read_files(dir: &Path, names: &[&str]) -> Result<BTreeMap<String, String>, ScenarioError> {
+    let read = |name: &str| -> Result<Option<String>, ScenarioError> {
+        let path = dir.join(name);
+        match std::fs::read(&path) {
+            Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(ScenarioError::Io { path, source }),
+        }
+    };
+    let mut files = BTreeMap::new();
+    for name in names {
+        if let Some(t) = read(name)? {
+            files.insert(name.to_string(), t);
+        }
+    }
+    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("service_status_") {
+            if let Some(t) = read(&name)? {
+                files.insert(name, t);
+            }
+        }
+    }
+    Ok(files)
+}
+
 impl Scenario {
     /// A scenario with no nodes, no services and nothing configured.
     pub fn empty() -> Self {
@@ -233,32 +265,7 @@ impl Scenario {
 
     /// Reads the scenario files of `dir` (nothing else is read, 01 §2.1).
     pub fn load(dir: &Path) -> Result<Self, ScenarioError> {
-        let read = |name: &str| -> Result<Option<String>, ScenarioError> {
-            let path = dir.join(name);
-            match std::fs::read(&path) {
-                Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(source) => Err(ScenarioError::Io { path, source }),
-            }
-        };
-        let mut files = BTreeMap::new();
-        for name in FILES {
-            if let Some(t) = read(name)? {
-                files.insert(name.to_string(), t);
-            }
-        }
-        let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("service_status_") {
-                if let Some(t) = read(&name)? {
-                    files.insert(name, t);
-                }
-            }
-        }
+        let files = read_files(dir, FILES)?;
         Scenario::from_files(dir, &files)
     }
 

@@ -46,42 +46,9 @@ fn age(now: i64, ts: i64) -> &'static str {
 
 /// The verbose service state (06 §11.3).
 fn verbose_state(ss: Option<&ServiceEntry>, sc: Option<&Checked>) -> String {
-    let Some(sc) = sc else {
-        return "deleting".to_string();
-    };
-    let req = sc.state();
-    if req == "ignored" {
-        return "ignored".to_string();
-    }
-    if sc.node.is_none() {
-        return "not found".to_string();
-    }
-    let Some(cur) = ss.and_then(|e| e.state.as_ref()).map(ToString::to_string) else {
-        return "queued".to_string();
-    };
-    let running = ss.is_some_and(|e| e.running);
-    match cur.as_str() {
-        "stopped" => match req.as_str() {
-            "started" => "starting",
-            "disabled" => "disabled",
-            _ => "stopped",
-        }
-        .to_string(),
-        "started" => {
-            let mut s = "started";
-            if req == "stopped" || req == "disabled" {
-                s = "stopping";
-            }
-            // Independently of the request: a started service that is not
-            // running yet shows `starting` (06 §11.3).
-            if !running {
-                s = "starting";
-            }
-            s.to_string()
-        }
-        "error" if req == "disabled" => "clearing error flag".to_string(),
-        _ => cur,
-    }
+    let requested = sc.map(Checked::state);
+    let node = sc.and_then(|c| c.node.as_deref());
+    crate::config::status::verbose_service_state(requested.as_deref(), node, ss)
 }
 
 /// A status file read as raw JSON for the verbose dump (`{}` when empty).

@@ -272,6 +272,53 @@ pub struct Disarm {
     pub state: Option<OrUnknown<DisarmState>>,
 }
 
+/// The verbose service state of 06 §11.3, as `ha-manager status` and the
+/// simulator show it, from the requested state and node of the
+/// configuration (`None`: not configured) and the manager's entry.
+pub fn verbose_service_state(
+    requested: Option<&str>,
+    node: Option<&str>,
+    entry: Option<&ServiceEntry>,
+) -> String {
+    let Some(req) = requested else {
+        return "deleting".into();
+    };
+    if req == "ignored" {
+        return "ignored".into();
+    }
+    if node.is_none_or(str::is_empty) {
+        return "not found".into();
+    }
+    let Some(cur) = entry
+        .and_then(|e| e.state.as_ref())
+        .map(ToString::to_string)
+    else {
+        return "queued".into();
+    };
+    let running = entry.is_some_and(|e| e.running);
+    match cur.as_str() {
+        "stopped" => match req {
+            "started" => "starting",
+            "disabled" => "disabled",
+            _ => "stopped",
+        }
+        .into(),
+        "started" => {
+            let mut s = "started";
+            if req == "stopped" || req == "disabled" {
+                s = "stopping";
+            }
+            // Independently of the request (06 §11.3).
+            if !running {
+                s = "starting";
+            }
+            s.into()
+        }
+        "error" if req == "disabled" => "clearing error flag".into(),
+        _ => cur,
+    }
+}
+
 #[cfg(test)]
 mod manager_status_tests {
     use super::*;

@@ -14,7 +14,9 @@ mod manager_status;
 
 pub use crm_commands::{enqueue, parse_queue, CrmCommand, CrmCommandError};
 pub use lrm_status::{LrmResult, LrmStatus};
-pub use manager_status::{Disarm, ManagerStatus, NodeRequest, ServiceCmd, ServiceEntry};
+pub use manager_status::{
+    verbose_service_state, Disarm, ManagerStatus, NodeRequest, ServiceCmd, ServiceEntry,
+};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

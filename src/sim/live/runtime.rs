@@ -171,32 +171,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LiveError + '_ {
 /// Reads the working directory's files (01 §2.3: missing files give the
 /// default 3-node, 6-VM cluster).
 pub fn load_dir(dir: &Path) -> Result<Scenario, ScenarioError> {
-    let read = |name: &str| -> Result<Option<String>, ScenarioError> {
-        let path = dir.join(name);
-        match std::fs::read(&path) {
-            Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(ScenarioError::Io { path, source }),
-        }
-    };
-    let mut files = BTreeMap::new();
-    for name in INPUT_FILES {
-        if let Some(t) = read(name)? {
-            files.insert(name.to_string(), t);
-        }
-    }
-    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with("service_status_") {
-            if let Some(t) = read(&name)? {
-                files.insert(name, t);
-            }
-        }
-    }
+    let mut files = crate::sim::scenario::read_files(dir, INPUT_FILES)?;
     // The scenario loader wants a command list; the user is ours.
     files.insert("cmdlist".into(), "[]".into());
     Scenario::from_files(dir, &files)

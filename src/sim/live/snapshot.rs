@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::status::{ManagerStatus, ServiceEntry};
+use crate::config::status::ManagerStatus;
 use crate::sim::hardware::Hardware;
 use crate::sim::scenario::MIB;
 use crate::types::Sid;
@@ -193,55 +193,13 @@ pub fn manager_status_json(ms: &ManagerStatus) -> Value {
     serde_json::from_str(&ms.to_json()).unwrap_or(Value::Null)
 }
 
-/// The verbose service state of 06 §11.3 from the requested state and node
-/// of the configuration (`None`: not configured) and the manager's entry.
-pub fn verbose_state(
-    requested: Option<&str>,
-    node: Option<&str>,
-    entry: Option<&ServiceEntry>,
-) -> String {
-    let Some(req) = requested else {
-        return "deleting".into();
-    };
-    if req == "ignored" {
-        return "ignored".into();
-    }
-    if node.is_none_or(str::is_empty) {
-        return "not found".into();
-    }
-    let Some(cur) = entry
-        .and_then(|e| e.state.as_ref())
-        .map(ToString::to_string)
-    else {
-        return "queued".into();
-    };
-    let running = entry.is_some_and(|e| e.running);
-    match cur.as_str() {
-        "stopped" => match req {
-            "started" => "starting",
-            "disabled" => "disabled",
-            _ => "stopped",
-        }
-        .into(),
-        "started" => {
-            let mut s = "started";
-            if req == "stopped" || req == "disabled" {
-                s = "stopping";
-            }
-            // Independently of the request (06 §11.3).
-            if !running {
-                s = "starting";
-            }
-            s.into()
-        }
-        "error" if req == "disabled" => "clearing error flag".into(),
-        _ => cur,
-    }
-}
+/// The verbose service state of 06 §11.3 (shared with `ha-manager status`).
+pub use crate::config::status::verbose_service_state as verbose_state;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::status::ServiceEntry;
     use crate::types::{OrUnknown, ServiceState};
 
     fn entry(state: ServiceState, running: bool) -> ServiceEntry {
