@@ -21,14 +21,7 @@ fn order(c: &FenceConfig) -> Vec<&str> {
 
 /// Checks one conformance file; `Err` describes every mismatch.
 fn check_file(cfg: &Path) -> Result<(), String> {
-    let name = cfg
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let raw = std::fs::read(cfg).map_err(|e| format!("{name}: cannot read: {e}"))?;
-    let expect_path = cfg.with_file_name(format!("{name}.expect"));
-    let expect =
-        std::fs::read(&expect_path).map_err(|e| format!("{name}: cannot read .expect: {e}"))?;
+    let common::Golden { name, raw, expect } = common::golden(cfg)?;
     // Upstream's files are UTF-8; anything else is the caller's problem
     // and would show up as a mismatch below.
     let text = String::from_utf8_lossy(&raw);
@@ -37,8 +30,8 @@ fn check_file(cfg: &Path) -> Result<(), String> {
     let mut problems = Vec::new();
     if report.as_bytes() != expect.as_slice() {
         problems.push(format!(
-            "{name}: report differs\n--- expected\n{}--- got\n{report}",
-            String::from_utf8_lossy(&expect)
+            "{name}: report differs\n{}",
+            common::diff(&String::from_utf8_lossy(&expect), &report)
         ));
     }
     if let Ok(parsed) = fence::parse(&file, &text) {
@@ -64,23 +57,7 @@ fn check_file(cfg: &Path) -> Result<(), String> {
 
 #[test]
 fn conformance_reports_and_round_trips() {
-    let Some(dir) = common::conformance_dir("the fence.cfg conformance test") else {
-        return;
-    };
-    let files = common::files(&dir.join("fence_cfgs"), |n| n.ends_with(".cfg"));
-    assert!(
-        !files.is_empty(),
-        "no fence_cfgs/*.cfg in {}",
-        dir.display()
-    );
-    let failures: Vec<String> = files.iter().filter_map(|f| check_file(f).err()).collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} fence configs failed:\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n\n")
-    );
+    common::check_conformance_files("fence.cfg conformance", "fence_cfgs", check_file);
 }
 
 /// Whether a parsed config can survive the writer unchanged (up to

@@ -14,73 +14,25 @@ use pve_ha::crm::placement::checker::{check_rules, rules_config_report};
 use pve_ha::crm::placement::CompiledRules;
 use pve_ha::types::Sid;
 
-/// A unified-ish diff: a few lines of context around the first difference.
-fn first_difference(expect: &str, got: &str) -> String {
-    let e: Vec<&str> = expect.lines().collect();
-    let g: Vec<&str> = got.lines().collect();
-    let at = e
-        .iter()
-        .zip(&g)
-        .position(|(a, b)| a != b)
-        .unwrap_or(e.len().min(g.len()));
-    let from = at.saturating_sub(3);
-    let mut out = format!("@@ first difference at line {} @@\n", at + 1);
-    for line in &e[from..at] {
-        out.push_str(&format!(" {line}\n"));
-    }
-    for line in e.iter().skip(at).take(8) {
-        out.push_str(&format!("-{line}\n"));
-    }
-    for line in g.iter().skip(at).take(8) {
-        out.push_str(&format!("+{line}\n"));
-    }
-    if e.len() == g.len() && at == e.len() {
-        out.push_str("(lines equal; the difference is in line endings)\n");
-    }
-    out
-}
-
 /// Checks one conformance file; `Err` names it and shows the difference.
 fn check_file(cfg: &Path) -> Result<(), String> {
-    let name = cfg
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let raw = std::fs::read(cfg).map_err(|e| format!("{name}: cannot read: {e}"))?;
-    let expect_path = cfg.with_file_name(format!("{name}.expect"));
-    let expect =
-        std::fs::read(&expect_path).map_err(|e| format!("{name}: cannot read .expect: {e}"))?;
+    let g = common::golden(cfg)?;
     // The harness runs in upstream's test directory (04 §6.6).
-    let report = rules_config_report(&format!("rules_cfgs/{name}"), &raw);
-    if report.as_bytes() == expect.as_slice() {
+    let report = rules_config_report(&format!("rules_cfgs/{}", g.name), &g.raw);
+    if report.as_bytes() == g.expect.as_slice() {
         Ok(())
     } else {
         Err(format!(
-            "{name}: report differs\n{}",
-            first_difference(&String::from_utf8_lossy(&expect), &report)
+            "{}: report differs\n{}",
+            g.name,
+            common::diff(&String::from_utf8_lossy(&g.expect), &report)
         ))
     }
 }
 
 #[test]
 fn conformance_reports() {
-    let Some(dir) = common::conformance_dir("the rules checker conformance test") else {
-        return;
-    };
-    let files = common::files(&dir.join("rules_cfgs"), |n| n.ends_with(".cfg"));
-    assert!(
-        !files.is_empty(),
-        "no rules_cfgs/*.cfg in {}",
-        dir.display()
-    );
-    let failures: Vec<String> = files.iter().filter_map(|f| check_file(f).err()).collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} rules configs failed:\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n")
-    );
+    common::check_conformance_files("rules checker conformance", "rules_cfgs", check_file);
 }
 
 const SIDS: [&str; 6] = ["vm:101", "vm:102", "vm:103", "ct:104", "vm:105", "vm:1000"];
@@ -216,9 +168,7 @@ proptest! {
 
 #[test]
 fn difference_names_the_first_differing_line() {
-    let d = first_difference("a\nb\nc\n", "a\nB\nc\n");
-    assert!(
-        d.starts_with("@@ first difference at line 2 @@\n a\n-b\n-c\n+B\n+c\n"),
-        "{d}"
-    );
+    let d = common::diff("a\nb\nc\n", "a\nB\nc\n");
+    assert!(d.contains("\n-b\n+B\n"), "{d}");
+    assert!(d.contains("@@ -1,3 +1,3 @@"), "{d}");
 }

@@ -280,25 +280,7 @@ pub fn check(name: &str) {
     }
 }
 
-/// A small line diff: the first differing region with context.
+/// A unified diff of the golden transcript against the produced one.
 pub fn diff(expected: &str, actual: &str) -> String {
-    let e: Vec<&str> = expected.lines().collect();
-    let a: Vec<&str> = actual.lines().collect();
-    let first = e
-        .iter()
-        .zip(&a)
-        .position(|(x, y)| x != y)
-        .unwrap_or(e.len().min(a.len()));
-    let mut out = String::new();
-    let from = first.saturating_sub(3);
-    for l in &e[from..first] {
-        out.push_str(&format!(" {l}\n"));
-    }
-    for l in e.iter().skip(first).take(12) {
-        out.push_str(&format!("-{l}\n"));
-    }
-    for l in a.iter().skip(first).take(12) {
-        out.push_str(&format!("+{l}\n"));
-    }
-    out
+    pve_ha::sim::diff::unified_diff("expected", expected, "actual", actual)
 }
