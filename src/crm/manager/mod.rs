@@ -67,6 +67,8 @@ pub struct Manager {
     pub(crate) all_lrms_disarmed: bool,
     /// Counter making uids unique within this manager.
     uid_counter: u64,
+    /// The node name folded into 64 bits, once, for [`Manager::new_uid`].
+    uid_seed: u64,
 }
 
 impl Manager {
@@ -89,6 +91,12 @@ impl Manager {
             sustained_imbalance_round: 0,
             all_lrms_disarmed: false,
             uid_counter: 0,
+            uid_seed: env
+                .nodename()
+                .bytes()
+                .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+                }),
         };
         m.update_crs_scheduler_mode(env, true);
         Ok(m)
@@ -109,13 +117,7 @@ impl Manager {
         static PROCESS_COUNTER: AtomicU64 = AtomicU64::new(0);
         self.uid_counter += 1;
         let n = PROCESS_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let node = env
-            .nodename()
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            });
-        let hi = splitmix64(node ^ (env.get_time() as u64).rotate_left(24));
+        let hi = splitmix64(self.uid_seed ^ (env.get_time() as u64).rotate_left(24));
         let lo = splitmix64(hi ^ n.rotate_left(32) ^ self.uid_counter);
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&hi.to_be_bytes());
