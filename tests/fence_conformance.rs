@@ -57,7 +57,12 @@ fn check_file(cfg: &Path) -> Result<(), String> {
 
 #[test]
 fn conformance_reports_and_round_trips() {
-    common::check_conformance_files("fence.cfg conformance", "fence_cfgs", check_file);
+    common::check_conformance_files(
+        "fence.cfg conformance",
+        "fence_cfgs",
+        "fence-configs",
+        check_file,
+    );
 }
 
 /// Whether a parsed config can survive the writer unchanged (up to

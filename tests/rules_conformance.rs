@@ -32,7 +32,12 @@ fn check_file(cfg: &Path) -> Result<(), String> {
 
 #[test]
 fn conformance_reports() {
-    common::check_conformance_files("rules checker conformance", "rules_cfgs", check_file);
+    common::check_conformance_files(
+        "rules checker conformance",
+        "rules_cfgs",
+        "rules-configs",
+        check_file,
+    );
 }
 
 const SIDS: [&str; 6] = ["vm:101", "vm:102", "vm:103", "ct:104", "vm:105", "vm:1000"];

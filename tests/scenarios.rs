@@ -1,6 +1,7 @@
 //! Scenario regressions (01): every scenario of our own under
-//! `tests/scenarios/` and the upstream "core" scenarios of
-//! `../shared/conformance/scenarios` must reproduce their `log.expect`
+//! `tests/scenarios/`, the upstream scenarios of
+//! `../shared/conformance/scenarios` and the generated ones of
+//! `../shared/conformance/generated` must reproduce their `log.expect`
 //! byte for byte. One `check` helper runs a directory in memory and
 //! reports failures by name with the first differing lines.
 
@@ -68,6 +69,22 @@ fn conformance_scenarios() {
         scenario_dirs(&conf.join("scenarios")).expect("conformance scenarios are readable");
     assert!(!dirs.is_empty(), "no conformance scenarios found");
     assert_all_pass("conformance", &dirs);
+    common::record_compared("upstream-scenarios", dirs.len());
+}
+
+/// The generated scenarios of ../shared/conformance/generated (random
+/// inputs outside upstream's suite, with upstream's own log.expect) must
+/// reproduce their log byte for byte too.
+#[test]
+fn generated_scenarios() {
+    let Some(conf) = common::conformance_dir("the generated scenarios") else {
+        return;
+    };
+    let dirs: Vec<PathBuf> =
+        scenario_dirs(&conf.join("generated")).expect("generated scenarios are readable");
+    assert!(!dirs.is_empty(), "no generated scenarios found");
+    assert_all_pass("generated", &dirs);
+    common::record_compared("generated-scenarios", dirs.len());
 }
 
 // --- the tester role as a user runs it ---

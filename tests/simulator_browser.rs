@@ -4,7 +4,9 @@
 //! switch and sees the node's state change on the page and in the API.
 //!
 //! Skips with a notice only when chromium or its driver is not installed
-//! (`.ci/run` installs both).
+//! (`.ci/run` installs both); under `CI=true` that is a failure.
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -215,7 +217,7 @@ fn clicking_a_power_switch_powers_the_node_off() {
         find(&["chromium", "chromium-browser", "google-chrome"]),
         find(&["chromedriver"]),
     ) else {
-        println!("notice: chromium or chromedriver not installed; skipping the browser test");
+        common::skip("the browser test", "chromium or chromedriver not installed");
         return;
     };
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("simulator-browser");

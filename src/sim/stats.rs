@@ -102,23 +102,23 @@ impl Hardware {
                 (name.clone(), s)
             })
             .collect();
-        let sc = self.service_config()?;
-        for (sid, cd) in &sc {
-            if !self.is_running(&cd.node, sid.as_str()) {
+        // Upstream reads the service statistics again here rather than
+        // reusing the caller's copy, so their per-service `overcommitted`
+        // warnings are logged a second time in every dynamic round (01 §6.11).
+        let services = self.service_stats(StatsKind::Dynamic)?;
+        for (sid, st) in &services {
+            if !self.is_running(&st.node, sid.as_str()) {
                 continue;
             }
-            let d = self
-                .dynamic_stats
-                .get(sid.as_str())
-                .copied()
-                .unwrap_or_default();
-            let cpu = d
+            let cpu = st
+                .usage
                 .cpu
                 .ok_or_else(|| EnvError::new(format!("unknown cpu load for '{sid}'")))?;
-            let mem = d
+            let mem = st
+                .usage
                 .mem
                 .ok_or_else(|| EnvError::new(format!("unknown memory usage for '{sid}'")))?;
-            let Some(n) = out.get_mut(&cd.node) else {
+            let Some(n) = out.get_mut(&st.node) else {
                 continue;
             };
             n.cpu += cpu;
@@ -129,14 +129,14 @@ impl Hardware {
                 self.log(
                     "warning",
                     "hardware",
-                    &format!("overcommitted cpu on '{}'", cd.node),
+                    &format!("overcommitted cpu on '{}'", st.node),
                 );
             }
             if over_mem {
                 self.log(
                     "warning",
                     "hardware",
-                    &format!("overcommitted mem on '{}'", cd.node),
+                    &format!("overcommitted mem on '{}'", st.node),
                 );
             }
         }
@@ -253,9 +253,19 @@ mod tests {
         );
         let dy = h.dynamic_node_stats().unwrap();
         assert_eq!(dy["node1"].cpu, 2.5);
-        assert_eq!(
-            h.log_text(),
-            "warning     0     hardware: overcommitted cpu on 'node1'\n"
+        // Every call re-reads the service statistics and repeats their
+        // per-service warnings (01 §6.11); only the last call, with vm:2
+        // running on node1 too, overcommits the node itself.
+        let per_call = "warning     0     hardware: overcommitted cpu on 'vm:1'\n\
+                        warning     0     hardware: overcommitted cpu on 'vm:2'\n";
+        let expected = format!(
+            "{}{per_call}\
+             warning     0     hardware: overcommitted cpu on 'vm:1'\n\
+             warning     0     hardware: overcommitted cpu on 'vm:2'\n\
+             warning     0     hardware: overcommitted mem on 'vm:2'\n\
+             warning     0     hardware: overcommitted cpu on 'node1'\n",
+            per_call.repeat(2)
         );
+        assert_eq!(h.log_text(), expected);
     }
 }

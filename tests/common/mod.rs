@@ -3,21 +3,52 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// `../shared/conformance` next to the repository, if it exists. Prints a
-/// notice (not a failure) when it does not, so a checkout without the
-/// shared data still runs every other test.
+/// True when running under CI (`CI=true`), where a missing dependency or
+/// data set is a failure, never a skip.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Says that a test skipped part of its work, on the process's real
+/// stderr: `eprintln!` would be captured by the test harness and shown
+/// only for failing tests, which is how a skipped conformance run once
+/// passed unnoticed. Under CI a skip is a failure instead.
+pub fn skip(what: &str, why: &str) {
+    assert!(!under_ci(), "CI=true: {why}; cannot run {what}");
+    let _ = writeln!(std::io::stderr(), "notice: {why}, skipping {what}");
+}
+
+/// `../shared/conformance` next to the repository, if it exists. A
+/// checkout without the shared data still runs every other test and says
+/// loudly what it skipped (see [`skip`]); under CI it fails.
 pub fn conformance_dir(what: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "notice: conformance data not found at {}, skipping {what}",
-            dir.display()
-        );
+        let why = format!("conformance data not found at {}", dir.display());
+        skip(what, &why);
         None
+    }
+}
+
+/// Records how many conformance inputs of one kind a test compared, for
+/// `.ci/run`'s summary line: it sets `PVE_HA_COMPARED_DIR` and reads one
+/// file per kind (`upstream-scenarios`, `generated-scenarios`,
+/// `rules-configs`, `fence-configs`) holding the count.
+pub fn record_compared(kind: &str, count: usize) {
+    let Some(dir) = std::env::var_os("PVE_HA_COMPARED_DIR") else {
+        return;
+    };
+    let path = Path::new(&dir).join(kind);
+    if let Err(e) = std::fs::write(&path, format!("{count}\n")) {
+        panic!(
+            "cannot record the compared count in {}: {e}",
+            path.display()
+        );
     }
 }
 
@@ -71,7 +102,13 @@ pub fn diff(expected: &str, got: &str) -> String {
 
 /// Runs `check` on every `*.cfg` of the conformance subdirectory `sub`
 /// and fails once, listing every failing file.
-pub fn check_conformance_files(what: &str, sub: &str, check: impl Fn(&Path) -> Result<(), String>) {
+/// `kind` names the count for [`record_compared`].
+pub fn check_conformance_files(
+    what: &str,
+    sub: &str,
+    kind: &str,
+    check: impl Fn(&Path) -> Result<(), String>,
+) {
     let Some(dir) = conformance_dir(what) else {
         return;
     };
@@ -85,4 +122,5 @@ pub fn check_conformance_files(what: &str, sub: &str, check: impl Fn(&Path) -> R
         files.len(),
         failures.join("\n\n")
     );
+    record_compared(kind, files.len());
 }
