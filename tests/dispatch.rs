@@ -106,3 +106,37 @@ fn an_unbuilt_tool_name_falls_back_to_the_multicall_usage() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `packaging/install-ha-manager.sh` installs the binary itself and a
+/// relative `ha-manager` link that works from the installed tree.
+#[test]
+fn install_script_installs_the_binary_and_a_working_link() {
+    let dest = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("install-ha-manager");
+    let _ = std::fs::remove_dir_all(&dest);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("packaging/install-ha-manager.sh");
+    let out = Command::new("sh")
+        .arg(&script)
+        .arg(BIN)
+        .env("DESTDIR", &dest)
+        .output()
+        .expect("run the install script");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bin = dest.join("usr/bin/pve-ha");
+    assert!(bin.is_file(), "the binary is installed");
+    let link = dest.join("usr/sbin/ha-manager");
+    assert_eq!(
+        std::fs::read_link(&link).expect("ha-manager is a link"),
+        PathBuf::from("../bin/pve-ha")
+    );
+    let help = run(&link, &["--help"]);
+    assert_eq!(help.status.code(), Some(0), "{}", text(&help.stderr));
+    assert!(text(&help.stdout).contains("ha-manager"));
+    for f in [
+        "usr/share/bash-completion/completions/ha-manager",
+        "usr/share/zsh/vendor-completions/_ha-manager",
+        "usr/share/man/man1/ha-manager.1.gz",
+    ] {
+        assert!(dest.join(f).is_file(), "{f} is installed");
+    }
+    let _ = std::fs::remove_dir_all(&dest);
+}
