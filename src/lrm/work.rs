@@ -156,6 +156,34 @@ impl Work {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pinning test (hygiene): the edge cases of this truthiness copy.
+    #[test]
+    fn pin_truthiness_edges() {
+        for (s, want) in [
+            ("", false),
+            ("0", false),
+            ("0.0", true),
+            ("00", true),
+            ("0E0", true),
+            (" 0", true),
+            ("0 ", true),
+            ("-0", true),
+            (" 1", true),
+            ("1abc", true),
+            ("inf", true),
+            ("\n", true),
+            ("no", true),
+            ("false", true),
+        ] {
+            assert_eq!(perl_true(Some(s)), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn pin_truthiness_none() {
+        assert!(!perl_true(None));
+    }
     use crate::lrm::fake_env::{sid, FakeEnv};
     use crate::types::ResultCode;
 

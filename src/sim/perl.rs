@@ -77,6 +77,83 @@ pub fn scalar_text(v: &serde_json::Value) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Pinning test (hygiene): the edge cases of this truthiness copy.
+    #[test]
+    fn pin_truthiness_edges() {
+        for (s, want) in [
+            ("", false),
+            ("0", false),
+            ("0.0", true),
+            ("00", true),
+            ("0E0", true),
+            (" 0", true),
+            ("0 ", true),
+            ("-0", true),
+            (" 1", true),
+            ("1abc", true),
+            ("inf", true),
+            ("\n", true),
+            ("no", true),
+            ("false", true),
+        ] {
+            assert_eq!(truthy(s), want, "{s:?}");
+        }
+    }
+
+    /// Pinning test (hygiene): the edge cases of this numeric conversion.
+    #[test]
+    fn pin_number_edges() {
+        for (s, want) in [
+            ("", 0.0),
+            ("0", 0.0),
+            ("0.0", 0.0),
+            ("00", 0.0),
+            ("0E0", 0.0),
+            (" 1", 1.0),
+            ("1abc", 1.0),
+            ("inf", 0.0),
+            ("nan", 0.0),
+            ("0x10", 0.0),
+            ("+5", 5.0),
+            ("\t\n\x0b\x0c\r7", 7.0),
+            ("\u{a0}1", 0.0),
+            ("1e", 1.0),
+            ("1e+", 1.0),
+            ("1E3", 1000.0),
+            (".5", 0.5),
+            ("5.", 5.0),
+            (".", 0.0),
+            ("-.5e1x", -5.0),
+            ("1_000", 1.0),
+            ("- 1", 0.0),
+            ("--1", 0.0),
+            ("1e400", f64::INFINITY),
+            ("12.5.3", 12.5),
+            ("1.e2", 100.0),
+            ("e5", 0.0),
+            ("-1e-2", -0.01),
+            ("007", 7.0),
+        ] {
+            assert_eq!(number(s), want, "{s:?}");
+        }
+        assert!(number("-0").is_sign_negative());
+        assert!(number("-0.0").is_sign_negative());
+    }
+
+    #[test]
+    fn pin_integer_edges() {
+        for (s, want) in [
+            ("2.9", 2),
+            ("-2.9", -2),
+            ("1e400", i64::MAX),
+            ("-1e400", i64::MIN),
+            ("abc", 0),
+            (" 42x", 42),
+        ] {
+            assert_eq!(integer(s), want, "{s:?}");
+        }
+    }
+
     #[test]
     fn truthiness() {
         assert!(!truthy(""));

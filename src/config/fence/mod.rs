@@ -636,6 +636,61 @@ fn error_line(e: &FenceError) -> String {
 mod tests {
     use super::*;
 
+    /// Pinning test (hygiene): the edge cases of this truthiness copy.
+    #[test]
+    fn pin_truthiness_edges() {
+        for (s, want) in [
+            ("", false),
+            ("0", false),
+            ("0.0", true),
+            ("00", true),
+            ("0E0", true),
+            (" 0", true),
+            ("0 ", true),
+            ("-0", true),
+            (" 1", true),
+            ("1abc", true),
+            ("inf", true),
+            ("\n", true),
+            ("no", true),
+            ("false", true),
+        ] {
+            assert_eq!(perl_true(s), want, "{s:?}");
+        }
+    }
+
+    /// Pinning test (hygiene): the numeric comparison of sub-device keys.
+    #[test]
+    fn pin_number_cmp_edges() {
+        for (a, b, want) in [
+            ("2", "10", Ordering::Less),
+            ("01", "1", Ordering::Equal),
+            ("", "0", Ordering::Equal),
+            ("x", "0", Ordering::Equal),
+            ("007", "7", Ordering::Equal),
+            (
+                "18446744073709551615",
+                "18446744073709551614",
+                Ordering::Greater,
+            ),
+            (
+                "9223372036854775808",
+                "9223372036854775807",
+                Ordering::Greater,
+            ),
+            (
+                "18446744073709551616",
+                "18446744073709551615",
+                Ordering::Equal,
+            ),
+            ("-1", "0", Ordering::Less),
+            (" 3", "2", Ordering::Greater),
+            ("3x", "3", Ordering::Equal),
+        ] {
+            assert_eq!(perl_num_cmp(a, b), want, "{a:?} <=> {b:?}");
+        }
+    }
+
     fn ok(text: &str) -> Parsed<FenceConfig> {
         match parse("f.cfg", text) {
             Ok(p) => p,

@@ -217,3 +217,25 @@ pub enum WriteError {
     #[error("property '{0}' contains a line feed")]
     LineFeed(String),
 }
+
+#[cfg(test)]
+mod pin_tests {
+    use super::*;
+
+    /// Pinning test (hygiene): the edge cases of the writer's truthiness.
+    #[test]
+    fn pin_truthiness_edges() {
+        for (v, want) in [
+            (Value::Int(0), false),
+            (Value::Int(-1), true),
+            (Value::Int(2), true),
+            (Value::Str(String::new()), false),
+            (Value::Str("0".into()), false),
+            (Value::Str("00".into()), true),
+            (Value::Str("0.0".into()), true),
+            (Value::Str(" 0".into()), true),
+        ] {
+            assert_eq!(v.is_truthy(), want, "{v:?}");
+        }
+    }
+}

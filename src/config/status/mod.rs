@@ -146,6 +146,33 @@ pub(crate) mod perl {
 mod tests {
     use super::*;
 
+    /// Pinning test (hygiene): the edge cases of JSON-value truthiness.
+    #[test]
+    fn pin_value_truthiness_edges() {
+        for (text, want) in [
+            ("null", false),
+            ("false", false),
+            ("true", true),
+            ("0", false),
+            ("0.0", false),
+            ("-0.0", false),
+            ("0e0", false),
+            ("1", true),
+            ("-1", true),
+            ("0.5", true),
+            ("\"\"", false),
+            ("\"0\"", false),
+            ("\"0.0\"", true),
+            ("\"00\"", true),
+            ("\" 0\"", true),
+            ("[]", true),
+            ("{}", true),
+        ] {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+            assert_eq!(perl::truthy(&v), want, "{text}");
+        }
+    }
+
     #[test]
     fn canonical_json_sorts_nested_keys() {
         let v: Value = serde_json::from_str(r#"{"b":{"z":1,"a":[{"y":2,"x":3}]},"a":null}"#)

@@ -145,6 +145,46 @@ pub(super) fn perl_number(token: &str) -> f64 {
 mod tests {
     use super::*;
 
+    /// Pinning test (hygiene): the edge cases of this numeric conversion.
+    #[test]
+    fn pin_number_edges() {
+        for (s, want) in [
+            ("", 0.0),
+            ("0", 0.0),
+            ("0.0", 0.0),
+            ("00", 0.0),
+            ("0E0", 0.0),
+            (" 1", 1.0),
+            ("1abc", 1.0),
+            ("inf", 0.0),
+            ("nan", 0.0),
+            ("0x10", 0.0),
+            ("+5", 5.0),
+            ("\t\n\x0b\x0c\r7", 7.0),
+            ("\u{a0}1", 0.0),
+            ("1e", 1.0),
+            ("1e+", 1.0),
+            ("1E3", 1000.0),
+            (".5", 0.5),
+            ("5.", 5.0),
+            (".", 0.0),
+            ("-.5e1x", -5.0),
+            ("1_000", 1.0),
+            ("- 1", 0.0),
+            ("--1", 0.0),
+            ("1e400", f64::INFINITY),
+            ("12.5.3", 12.5),
+            ("1.e2", 100.0),
+            ("e5", 0.0),
+            ("-1e-2", -0.01),
+            ("007", 7.0),
+        ] {
+            assert_eq!(perl_number(s), want, "{s:?}");
+        }
+        assert!(perl_number("-0").is_sign_negative());
+        assert!(perl_number("-0.0").is_sign_negative());
+    }
+
     #[test]
     fn numeric_value_of_timeout_tokens() {
         for (t, v) in [
