@@ -8,6 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use super::Params;
 use crate::cli::output;
+use crate::types::perl;
 use crate::types::perl::json::{self, Floats, Layout};
 
 /// The output options of a command (06 §9.6).
@@ -252,11 +253,8 @@ fn looks_like_number(s: &str) -> bool {
 fn cell(v: Option<&Json>, boolean: bool) -> String {
     match v {
         None | Some(Json::Null) => String::new(),
-        Some(Json::String(s)) if boolean => {
-            if s.is_empty() || s == "0" { "0" } else { "1" }.to_string()
-        }
-        Some(Json::Number(n)) if boolean => {
-            if n.as_f64() == Some(0.0) { "0" } else { "1" }.to_string()
+        Some(v @ (Json::String(_) | Json::Number(_))) if boolean => {
+            if perl::value_truthy(v) { "1" } else { "0" }.to_string()
         }
         Some(Json::Bool(b)) => if *b { "1" } else { "0" }.to_string(),
         Some(Json::String(s)) => s.clone(),
