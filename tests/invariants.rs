@@ -492,3 +492,21 @@ fn module_paths_and_resolution() {
     );
     assert_eq!(resolve(&m, &p("std::fs", &[])), None);
 }
+
+#[test]
+fn lexer_blanks_every_kind_of_literal_and_comment() {
+    let text = "fn f() { let a = '\\''; let b = \"x\\\"y{\"; let r = r#\"a\"b{\"#;\n\
+                /* outer /* } */ still comment { */ let c = '{'; let d = b'}'; let e = '\\\\';\n\
+                let s: &'static str = br\"}\"; // crate::sim {\n}";
+    let blank = lexer::blank_comments_and_literals(text);
+    assert_eq!(blank.lines().count(), text.lines().count());
+    assert_eq!(blank.matches('{').count(), 1, "{blank}");
+    assert_eq!(blank.matches('}').count(), 1, "{blank}");
+    for kept in ["let a", "let e", "'static", "fn f()"] {
+        assert!(blank.contains(kept), "{kept} lost: {blank}");
+    }
+    assert!(
+        !blank.contains("sim") && !blank.contains("comment"),
+        "{blank}"
+    );
+}

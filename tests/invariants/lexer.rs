@@ -87,7 +87,9 @@ pub fn blank_comments_and_literals(text: &str) -> String {
                 // A character literal ('a', '{', '\n', '\u{7f}') or a
                 // lifetime ('static), which stays.
                 if next == Some('\\') {
-                    let end = (i + 2..c.len()).find(|&j| c[j] == '\'').unwrap_or(c.len());
+                    // The character after the backslash belongs to the escape
+                    // (`'\''`, `'\\'`).
+                    let end = (i + 3..c.len()).find(|&j| c[j] == '\'').unwrap_or(c.len());
                     blank(&mut out, i + 1, end);
                     i = end + 1;
                 } else if c.get(i + 2) == Some(&'\'') {
