@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::types::perl::value_truthy;
+
 /// Why a file operation failed. The texts are upstream's (07 §2.7); the
 /// `errno` parts are the C library's `strerror` text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -228,7 +230,7 @@ impl Members {
         };
         if let Some(cluster) = top.get("cluster").and_then(Value::as_object) {
             out.in_cluster = true;
-            out.quorate = Some(cluster.get("quorate").is_some_and(truthy));
+            out.quorate = Some(cluster.get("quorate").is_some_and(value_truthy));
         }
         if let Some(list) = top.get("nodelist").and_then(Value::as_object) {
             for (name, n) in list {
@@ -236,7 +238,7 @@ impl Members {
                     name.clone(),
                     MemberNode {
                         id: n.get("id").and_then(Value::as_u64).unwrap_or(0),
-                        online: n.get("online").is_some_and(truthy),
+                        online: n.get("online").is_some_and(value_truthy),
                     },
                 );
             }
@@ -247,17 +249,6 @@ impl Members {
     /// Whether `node` is a cluster member (listed in the node list).
     pub fn is_member(&self, node: &str) -> bool {
         self.nodes.contains_key(node)
-    }
-}
-
-/// Perl truthiness of a JSON scalar (pmxcfs writes 0/1).
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !(s.is_empty() || s == "0"),
-        Value::Array(_) | Value::Object(_) => true,
     }
 }
 

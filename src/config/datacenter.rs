@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json};
 
 use super::Parsed;
+use crate::types::perl;
+use crate::types::perl::json::{Floats, Layout};
 use crate::types::text::{is_space, trim};
 use crate::types::OrUnknown;
 use crate::word_enum;
@@ -329,7 +331,7 @@ impl DatacenterConfig {
             ha.insert("shutdown_policy".into(), Json::String(p.to_string()));
             top.insert("ha".into(), Json::Object(ha));
         }
-        Json::Object(top).to_string()
+        perl::json::write(&Json::Object(top), Layout::Compact, Floats::RoundTrip)
     }
 }
 
@@ -794,17 +796,6 @@ fn sim_object<'a>(
     }
 }
 
-/// A scalar as the text Perl would see (`true` ⇒ `1`, `false` ⇒ ``).
-fn scalar_text(v: &Json) -> Option<String> {
-    match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(n.to_string()),
-        Json::Bool(true) => Some("1".into()),
-        Json::Bool(false) => Some(String::new()),
-        Json::Null | Json::Array(_) | Json::Object(_) => None,
-    }
-}
-
 /// A word setting: any scalar, kept verbatim when unknown.
 fn sim_word<T: std::str::FromStr>(
     obj: &Map<String, Json>,
@@ -813,7 +804,7 @@ fn sim_word<T: std::str::FromStr>(
 ) -> Result<Option<OrUnknown<T>>, DatacenterError> {
     match obj.get(key) {
         None | Some(Json::Null) => Ok(None),
-        Some(v) => match scalar_text(v) {
+        Some(v) => match perl::scalar_text(v) {
             Some(s) => Ok(Some(or_unknown(&s))),
             None => Err(DatacenterError::BadValue {
                 path: format!("{path}.{key}"),
@@ -824,15 +815,12 @@ fn sim_word<T: std::str::FromStr>(
     }
 }
 
-/// A boolean setting by Perl truthiness; containers count as true.
+/// A boolean setting by Perl truthiness; containers count as true,
+/// `null` as unset.
 fn sim_bool(obj: &Map<String, Json>, key: &str) -> Option<bool> {
-    match obj.get(key)? {
-        Json::Null => None,
-        Json::Bool(b) => Some(*b),
-        Json::Number(n) => Some(n.as_f64().is_some_and(|f| f != 0.0)),
-        Json::String(s) => Some(!(s.is_empty() || s == "0")),
-        Json::Array(_) | Json::Object(_) => Some(true),
-    }
+    obj.get(key)
+        .filter(|v| !v.is_null())
+        .map(perl::value_truthy)
 }
 
 /// A number setting: a JSON number, a numeric string or a boolean.

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::config::status::{LrmResult, ServiceEntry};
 use crate::env::{Env, EnvResult, LogLevel};
 use crate::lrm::restart_policy;
-use crate::lrm::work::{perl_true, Job, Work};
+use crate::lrm::work::{Job, Work};
+use crate::types::perl::truthy;
 use crate::types::{ResultCode, Sid};
 
 /// A finished job's raw status in Unix wait-status form, as upstream's
@@ -113,7 +114,7 @@ impl Work {
         let valid: BTreeSet<&str> = service_status
             .values()
             .filter_map(|sd| sd.uid.as_deref())
-            .filter(|uid| perl_true(Some(uid)))
+            .filter(|uid| truthy(uid))
             .collect();
         self.results.retain(|uid, _| valid.contains(uid.as_str()));
     }

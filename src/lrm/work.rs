@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::status::{LrmResult, ServiceEntry};
+use crate::types::perl::truthy;
 use crate::types::{OrUnknown, ServiceState, Sid};
 
 /// A command word as the CRM wrote it: the service state the job was
@@ -51,12 +52,6 @@ pub(super) struct Work {
     pub(super) shutdown_errors: u32,
 }
 
-/// Perl truthiness of a text field: empty and `"0"` are false. Upstream
-/// tests `node` and `uid` this way (`next if !$sd->{uid}`).
-pub(super) fn perl_true(s: Option<&str>) -> bool {
-    s.is_some_and(|s| !s.is_empty() && s != "0")
-}
-
 impl Work {
     /// Queues a job (05 §9.2).
     ///
@@ -79,8 +74,8 @@ impl Work {
         params: Params,
     ) {
         let is_stopped = command == OrUnknown::Known(ServiceState::Stopped);
-        let answered =
-            perl_true(uid.as_deref()) && uid.as_ref().is_some_and(|u| self.results.contains_key(u));
+        let answered = uid.as_deref().is_some_and(truthy)
+            && uid.as_ref().is_some_and(|u| self.results.contains_key(u));
         if answered && !is_stopped {
             return;
         }
@@ -108,7 +103,7 @@ impl Work {
         self.restart_tries
             .retain(|sid, _| service_status.contains_key(sid));
         for (sid, sd) in service_status {
-            if !perl_true(sd.node.as_deref()) || !perl_true(sd.uid.as_deref()) {
+            if !sd.node.as_deref().is_some_and(truthy) || !sd.uid.as_deref().is_some_and(truthy) {
                 continue;
             }
             if sd.node.as_deref() != Some(node) {
@@ -140,7 +135,7 @@ impl Work {
         node: &str,
     ) {
         for (sid, sd) in service_status {
-            if !perl_true(sd.node.as_deref()) || sd.node.as_deref() != Some(node) {
+            if !sd.node.as_deref().is_some_and(truthy) || sd.node.as_deref() != Some(node) {
                 continue;
             }
             self.queue_job(

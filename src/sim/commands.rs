@@ -7,9 +7,9 @@
 use super::cluster::Cluster;
 use super::env::DaemonKind;
 use super::hardware::{RawService, ShutdownKind};
-use super::perl;
 use super::scenario::MIB;
 use crate::env::{EnvError, EnvResult};
+use crate::types::perl;
 use crate::types::text::is_space;
 use crate::types::{ConfiguredState, DisarmMode, OrUnknown, Sid};
 

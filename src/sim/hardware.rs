@@ -19,7 +19,6 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::log::LogSink;
-use super::perl;
 use super::scenario::Scenario;
 use crate::config::datacenter::{CrsMode, DatacenterConfig};
 use crate::config::groups::{GroupsConfig, GroupsFormat};
@@ -28,6 +27,8 @@ use crate::config::status::{LrmStatus, ManagerStatus};
 use crate::env::{
     EnvError, EnvResult, ServiceConf, ServiceConfig, ServiceConfigChange, Time, Usage,
 };
+use crate::types::perl;
+use crate::types::perl::json::{Floats, Layout};
 use crate::types::text::split_list;
 use crate::types::{RequestedState, Sid};
 use crate::word_enum;
@@ -890,7 +891,7 @@ impl Hardware {
             }
             other => *other = json!({ "ha": mode.as_str() }),
         }
-        let text = Value::Object(top).to_string();
+        let text = compact_json(&Value::Object(top));
         self.datacenter = crate::config::datacenter::parse_sim(&text).map_err(|e| e.to_string())?;
         self.datacenter_text = Some(text);
         Ok(())
@@ -917,7 +918,7 @@ impl Hardware {
     /// after a run. Only `log` is compared; the rest helps debugging.
     pub fn status_files(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let text = |v: Value| v.to_string();
+        let text = |v: Value| compact_json(&v);
         let mut hw = Map::new();
         for (name, n) in &self.nodes {
             let mut o = Map::new();
@@ -1037,7 +1038,12 @@ fn stats_json(stats: &BTreeMap<String, Usage>) -> String {
             (sid.clone(), Value::Object(o))
         })
         .collect();
-    Value::Object(m).to_string()
+    compact_json(&Value::Object(m))
+}
+
+/// The compact, key-sorted JSON of the simulated status files.
+fn compact_json(v: &Value) -> String {
+    perl::json::write(v, Layout::Compact, Floats::RoundTrip)
 }
 
 #[cfg(test)]

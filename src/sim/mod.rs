@@ -24,7 +24,6 @@ pub mod env;
 pub mod hardware;
 pub mod live;
 pub mod log;
-pub mod perl;
 pub mod resources;
 pub mod run_loop;
 pub mod scenario;

@@ -10,12 +10,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::hardware::{check_services, NodeHardware, RawService, ShutdownKind};
-use super::perl;
 use crate::config::datacenter::{self, DatacenterConfig};
 use crate::config::groups::GroupsFormat;
 use crate::config::rules::RulesFormat;
 use crate::config::status::ManagerStatus;
 use crate::env::Usage;
+use crate::types::perl;
 
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +130,11 @@ struct NodeFile {
     maxcpu: Option<f64>,
     #[serde(default, deserialize_with = "loose_f64")]
     maxmem: Option<f64>,
-    #[serde(rename = "pve-manager-version", default, deserialize_with = "scalar")]
+    #[serde(
+        rename = "pve-manager-version",
+        default,
+        deserialize_with = "perl::de_opt_text"
+    )]
     version: Option<String>,
     #[serde(default)]
     shutdown: Option<ShutdownKind>,
@@ -160,17 +164,6 @@ fn loose_f64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::E
             "expected a number, got {other}"
         ))),
     }
-}
-
-/// A string or number as text, or null.
-fn scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let v = Value::deserialize(d)?;
-    if v.is_null() {
-        return Ok(None);
-    }
-    perl::scalar_text(&v)
-        .map(Some)
-        .ok_or_else(|| serde::de::Error::custom(format!("expected a string, got {v}")))
 }
 
 /// A statistics entry: any of `maxcpu`, `maxmem`, `cpu`, `mem`.
@@ -332,7 +325,7 @@ impl Scenario {
                 let raw: BTreeMap<String, NodeFile> = json(&path("hardware_status"), t)?;
                 for (name, n) in raw {
                     let cfs = n.cfs.unwrap_or_default();
-                    let flag = |k: &str| cfs.get(k).is_none_or(crate::config::status::perl::truthy);
+                    let flag = |k: &str| cfs.get(k).is_none_or(perl::value_truthy);
                     s.nodes.insert(
                         name,
                         NodeHardware {
@@ -405,7 +398,7 @@ impl Scenario {
             if let Some(t) = get(&name) {
                 let raw: BTreeMap<String, Value> = json(&path(&name), t)?;
                 for (sid, v) in raw {
-                    m.insert(sid, crate::config::status::perl::truthy(&v));
+                    m.insert(sid, perl::value_truthy(&v));
                 }
             }
             s.service_status.insert(node.clone(), m);

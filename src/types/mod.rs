@@ -4,6 +4,7 @@
 //! Invariant: nothing here reads files, clocks or sockets.
 
 pub mod json;
+pub mod perl;
 pub mod result_code;
 pub mod sid;
 pub mod states;

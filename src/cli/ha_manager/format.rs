@@ -8,6 +8,8 @@ use serde_json::{Map, Value as Json};
 
 use super::Params;
 use crate::cli::output;
+use crate::types::perl;
+use crate::types::perl::json::{self, Floats, Layout};
 
 /// The output options of a command (06 §9.6).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,73 +84,14 @@ pub fn print_result(items: &[Map<String, Json>], cols: &[(&str, bool)], opts: &F
 
 /// Compact JSON with keys sorted at every level (no newline).
 pub fn compact(v: &Json) -> String {
-    sorted(v).to_string()
-}
-
-/// Rebuilds objects with their keys inserted in sorted order.
-fn sorted(v: &Json) -> Json {
-    match v {
-        Json::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let mut out = Map::new();
-            for k in keys {
-                out.insert(k.clone(), sorted(&m[k]));
-            }
-            Json::Object(out)
-        }
-        Json::Array(a) => Json::Array(a.iter().map(sorted).collect()),
-        other => other.clone(),
-    }
+    json::write(v, Layout::Compact, Floats::RoundTrip)
 }
 
 /// Perl's `JSON->pretty->canonical` (06 §9.3): keys sorted, three spaces
 /// per level, `"key" : value`, `{}`/`[]` for empty containers, final
-/// newline.
+/// newline. Doubles keep serde_json's form, as this output always had.
 pub fn pretty(v: &Json) -> String {
-    let mut out = String::new();
-    pretty_into(v, 0, &mut out);
-    out.push('\n');
-    out
-}
-
-fn pretty_into(v: &Json, level: usize, out: &mut String) {
-    let pad = |n: usize| "   ".repeat(n);
-    match v {
-        Json::Object(m) if !m.is_empty() => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push_str("{\n");
-            for (i, k) in keys.iter().enumerate() {
-                out.push_str(&pad(level + 1));
-                out.push_str(&Json::String((*k).clone()).to_string());
-                out.push_str(" : ");
-                pretty_into(&m[*k], level + 1, out);
-                if i + 1 < keys.len() {
-                    out.push(',');
-                }
-                out.push('\n');
-            }
-            out.push_str(&pad(level));
-            out.push('}');
-        }
-        Json::Array(a) if !a.is_empty() => {
-            out.push_str("[\n");
-            for (i, e) in a.iter().enumerate() {
-                out.push_str(&pad(level + 1));
-                pretty_into(e, level + 1, out);
-                if i + 1 < a.len() {
-                    out.push(',');
-                }
-                out.push('\n');
-            }
-            out.push_str(&pad(level));
-            out.push(']');
-        }
-        Json::Object(_) => out.push_str("{}"),
-        Json::Array(_) => out.push_str("[]"),
-        other => out.push_str(&other.to_string()),
-    }
+    json::write(v, Layout::Pretty, Floats::RoundTrip)
 }
 
 /// YAML as libyaml dumps it (06 §9.7a): a `---` start, keys sorted, block
@@ -310,11 +253,8 @@ fn looks_like_number(s: &str) -> bool {
 fn cell(v: Option<&Json>, boolean: bool) -> String {
     match v {
         None | Some(Json::Null) => String::new(),
-        Some(Json::String(s)) if boolean => {
-            if s.is_empty() || s == "0" { "0" } else { "1" }.to_string()
-        }
-        Some(Json::Number(n)) if boolean => {
-            if n.as_f64() == Some(0.0) { "0" } else { "1" }.to_string()
+        Some(v @ (Json::String(_) | Json::Number(_))) if boolean => {
+            if perl::value_truthy(v) { "1" } else { "0" }.to_string()
         }
         Some(Json::Bool(b)) => if *b { "1" } else { "0" }.to_string(),
         Some(Json::String(s)) => s.clone(),

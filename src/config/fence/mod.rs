@@ -10,11 +10,11 @@
 
 pub mod shell;
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::config::Parsed;
+use crate::types::perl::{compare_numbers, truthy};
 
 use shell::{is_space, is_word, shell_quote, shell_quote_lossy, split_args};
 
@@ -195,7 +195,7 @@ fn gen_arg_str(
     for arg in params {
         let (key, value) = split_key_value(arg);
         // Perl: `if $value`, so an empty value and `0` count as none.
-        let value = value.filter(|v| perl_true(v));
+        let value = value.filter(|v| truthy(v));
         // Key length in bytes, as Perl measures a byte string.
         if key.len() == 1 {
             words.push(format!("-{key}"));
@@ -222,11 +222,6 @@ fn split_key_value(arg: &str) -> (&str, Option<&str>) {
     }
     let key = fields.first().copied().unwrap_or("");
     (key, fields.get(1).copied())
-}
-
-/// Perl truthiness of a string: everything but `""` and `"0"`.
-fn perl_true(s: &str) -> bool {
-    !s.is_empty() && s != "0"
 }
 
 /// The two commands of fence.cfg.
@@ -308,7 +303,7 @@ fn split_name(token: &str) -> (&str, String) {
         .strip_prefix(':')
         .map(|r| split_while(r, |c| c.is_ascii_digit()).0);
     let number = match digits {
-        Some(d) if perl_true(d) => d.to_string(),
+        Some(d) if truthy(d) => d.to_string(),
         _ => "1".to_string(),
     };
     (name, number)
@@ -333,7 +328,7 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed<FenceConfig>, FenceError> 
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
     // Perl-false content is an empty configuration.
-    if !perl_true(text) {
+    if !truthy(text) {
         return Ok(Parsed {
             value: config,
             warnings,
@@ -344,7 +339,7 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed<FenceConfig>, FenceError> 
         let lineno = index + 1;
         let line = raw.trim_matches(|c| c == ' ' || c == '\t');
         // `next if !$line`: a line reading just `0` is skipped as well.
-        if !perl_true(line) || line.starts_with('#') {
+        if !truthy(line) || line.starts_with('#') {
             continue;
         }
         let Some(l) = Line::parse(line) else {
@@ -431,7 +426,7 @@ fn connect(
         });
     };
     // `if (!$node)`: a node called `0` is no node.
-    let Some(node) = target_node(target).filter(|n| perl_true(n)) else {
+    let Some(node) = target_node(target).filter(|n| truthy(n)) else {
         return Err(LineErrorKind::NodeNeeded {
             device: name.to_string(),
         });
@@ -462,7 +457,7 @@ impl FenceConfig {
     /// is no such device. A negative `try_` counts as 0; an empty node name
     /// or `0` (Perl-false) gets nothing.
     pub fn commands_for(&self, node: &str, try_: i64) -> Vec<FenceCommand> {
-        if !perl_true(node) {
+        if !truthy(node) {
             return Vec::new();
         }
         let mut remaining = try_.max(0);
@@ -530,59 +525,6 @@ impl FenceConfig {
     }
 }
 
-/// A number as Perl's `<=>` sees a string: exact for integers that fit
-/// 64 bits, floating point beyond.
-#[derive(Clone, Copy)]
-enum PerlNum {
-    /// Fits Perl's IV/UV.
-    Int(i128),
-    /// Too large: Perl falls back to a double.
-    Float(f64),
-}
-
-/// Numifies the leading `[+-]digits` of `s` like Perl (no digits ⇒ 0).
-/// Sub-device numbers are plain digit runs; fractions and exponents of
-/// hand-made keys are ignored.
-fn perl_num(s: &str) -> PerlNum {
-    let s = s.trim_start_matches(is_space);
-    let (negative, s) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let digits = split_while(s, |c| c.is_ascii_digit()).0;
-    if digits.is_empty() {
-        return PerlNum::Int(0);
-    }
-    match digits.parse::<u64>() {
-        Ok(n) => PerlNum::Int(if negative {
-            -i128::from(n)
-        } else {
-            i128::from(n)
-        }),
-        Err(_) => {
-            let f = digits.parse::<f64>().unwrap_or(f64::INFINITY);
-            PerlNum::Float(if negative { -f } else { f })
-        }
-    }
-}
-
-/// Perl's `$a <=> $b` on two strings (NaN cannot arise).
-fn perl_num_cmp(a: &str, b: &str) -> Ordering {
-    match (perl_num(a), perl_num(b)) {
-        (PerlNum::Int(x), PerlNum::Int(y)) => x.cmp(&y),
-        (x, y) => as_f64(x).partial_cmp(&as_f64(y)).unwrap_or(Ordering::Equal),
-    }
-}
-
-/// The double value of a [`PerlNum`].
-fn as_f64(n: PerlNum) -> f64 {
-    match n {
-        // Precision loss is what Perl does too when mixing with a double.
-        PerlNum::Int(i) => i as f64,
-        PerlNum::Float(f) => f,
-    }
-}
-
 /// The fence conformance report of 06 §6.6 for one file: the parse error
 /// as `[FenceConfig] …`, or for tries 0, 1, … the commands of `node1`,
 /// `node2`, `node3` (sorted by numeric sub-device number) until a try in
@@ -606,7 +548,7 @@ pub fn conformance_report(file: &str, text: &str) -> String {
             any = true;
             // Stable like Perl's merge sort: equal numbers (`1`, `01`)
             // keep their string order.
-            commands.sort_by(|a, b| perl_num_cmp(&a.sub_dev, &b.sub_dev));
+            commands.sort_by(|a, b| compare_numbers(&a.sub_dev, &b.sub_dev));
             for command in commands {
                 match command.try_arg_string() {
                     Ok(args) => out.push_str(&format!("[{node}-cmd] {} {args}\n", command.agent)),
@@ -634,6 +576,8 @@ fn error_line(e: &FenceError) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::cmp::Ordering;
+
     use super::*;
 
     fn ok(text: &str) -> Parsed<FenceConfig> {
@@ -947,22 +891,22 @@ mod tests {
 
     #[test]
     fn numeric_sort_key_is_perls() {
-        assert_eq!(perl_num_cmp("2", "10"), Ordering::Less);
-        assert_eq!(perl_num_cmp("01", "1"), Ordering::Equal);
+        assert_eq!(compare_numbers("2", "10"), Ordering::Less);
+        assert_eq!(compare_numbers("01", "1"), Ordering::Equal);
         // Beyond 64 bits Perl compares doubles (checked against perl).
         assert_eq!(
-            perl_num_cmp("9007199254740993", "9007199254740992"),
+            compare_numbers("9007199254740993", "9007199254740992"),
             Ordering::Greater
         );
         assert_eq!(
-            perl_num_cmp("18446744073709551615", "18446744073709551616"),
+            compare_numbers("18446744073709551615", "18446744073709551616"),
             Ordering::Equal
         );
         assert_eq!(
-            perl_num_cmp("100000000000000000000", "100000000000000000001"),
+            compare_numbers("100000000000000000000", "100000000000000000001"),
             Ordering::Equal
         );
-        assert_eq!(perl_num_cmp("x", "0"), Ordering::Equal);
+        assert_eq!(compare_numbers("x", "0"), Ordering::Equal);
     }
 
     #[test]

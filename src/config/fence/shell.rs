@@ -30,7 +30,7 @@ pub fn is_word(c: char) -> bool {
 /// `PVE::Tools::split_args`: the words of an argument string, or none for
 /// the Perl-false strings `""` and `"0"` (06 §6.1 rule 4).
 pub fn split_args(s: &str) -> Vec<String> {
-    if s.is_empty() || s == "0" {
+    if !crate::types::perl::truthy(s) {
         return Vec::new();
     }
     shellwords(s)

@@ -36,7 +36,7 @@ impl Value {
     pub fn is_truthy(&self) -> bool {
         match self {
             Value::Int(n) => *n != 0,
-            Value::Str(s) => !s.is_empty() && s != "0",
+            Value::Str(s) => crate::types::perl::truthy(s),
         }
     }
 }

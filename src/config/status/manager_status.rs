@@ -196,10 +196,11 @@ impl ServiceCmd {
             ServiceCmd::Migrate(_) => "migrate".into(),
             ServiceCmd::Relocate(_) => "relocate".into(),
             ServiceCmd::Stop(_) => "stop".into(),
-            ServiceCmd::Other(Value::Array(a)) => {
-                a.first().and_then(perl::scalar_text).unwrap_or_default()
-            }
-            ServiceCmd::Other(v) => perl::scalar_text(v).unwrap_or_default(),
+            ServiceCmd::Other(Value::Array(a)) => a
+                .first()
+                .and_then(crate::types::perl::scalar_text)
+                .unwrap_or_default(),
+            ServiceCmd::Other(v) => crate::types::perl::scalar_text(v).unwrap_or_default(),
         }
     }
 
@@ -218,7 +219,7 @@ impl ServiceCmd {
     fn from_value(v: Value) -> Self {
         if let Value::Array(a) = &v {
             if let [Value::String(word), arg] = a.as_slice() {
-                if let Some(arg) = perl::scalar_text(arg) {
+                if let Some(arg) = crate::types::perl::scalar_text(arg) {
                     match word.as_str() {
                         "migrate" => return ServiceCmd::Migrate(arg),
                         "relocate" => return ServiceCmd::Relocate(arg),

@@ -20,8 +20,9 @@ pub use manager_status::{
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::types::perl::json::{self, Floats, Layout};
 use crate::types::text::trim;
 
 /// Why a status file could not be read.
@@ -58,54 +59,22 @@ pub(crate) fn from_json_text<T: DeserializeOwned + Default>(
 }
 
 /// The project's canonical JSON text of a value: compact, no trailing
-/// newline, object keys sorted at every level (independent of whether
-/// serde_json preserves insertion order in this build).
+/// newline, object keys sorted at every level. Doubles keep serde_json's
+/// round-trip form, so a status we write reads back exactly.
 pub fn to_canonical_json<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(v) => sorted(v).to_string(),
-        // Only maps with non-string keys fail to convert; the status types
-        // have none, so this is unreachable for them.
-        Err(_) => "{}".to_string(),
-    }
+    json::write_serialize(value, Layout::Compact, Floats::RoundTrip)
 }
 
-/// Rebuilds every object with its keys inserted in sorted order.
-fn sorted(v: Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut out = Map::new();
-            for (k, v) in entries {
-                out.insert(k, sorted(v));
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
-        other => other,
-    }
-}
-
-/// Serde helpers for Perl-written scalars.
+/// Serde helpers for the flags of Perl-written status files.
 pub(crate) mod perl {
     use serde::{Deserialize, Deserializer, Serializer};
     use serde_json::Value;
 
-    /// Perl truthiness of a JSON value: `null`, `false`, `0`, `""` and
-    /// `"0"` are false, everything else true.
-    pub fn truthy(v: &Value) -> bool {
-        match v {
-            Value::Null => false,
-            Value::Bool(b) => *b,
-            Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-            Value::String(s) => !(s.is_empty() || s == "0"),
-            Value::Array(_) | Value::Object(_) => true,
-        }
-    }
+    pub use crate::types::perl::de_opt_text;
 
     /// Reads a flag by Perl truthiness (missing ⇒ false via `default`).
     pub fn de_flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-        Ok(truthy(&Value::deserialize(d)?))
+        Ok(crate::types::perl::value_truthy(&Value::deserialize(d)?))
     }
 
     /// Writes a flag as upstream does: the integer 1. Only called for
@@ -117,28 +86,6 @@ pub(crate) mod perl {
     /// Whether a flag is unset, for `skip_serializing_if`.
     pub fn is_false(v: &bool) -> bool {
         !*v
-    }
-
-    /// A scalar as the text Perl would see: strings verbatim, numbers in
-    /// JSON form, booleans as `1`/``; `None` for null and containers.
-    pub fn scalar_text(v: &Value) -> Option<String> {
-        match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(if *b { "1" } else { "" }.to_string()),
-            Value::Null | Value::Array(_) | Value::Object(_) => None,
-        }
-    }
-
-    /// An optional text field that Perl may have written as a number.
-    pub fn de_opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        let v = Value::deserialize(d)?;
-        match v {
-            Value::Null => Ok(None),
-            other => scalar_text(&other)
-                .map(Some)
-                .ok_or_else(|| serde::de::Error::custom(format!("expected a string, got {other}"))),
-        }
     }
 }
 
@@ -154,23 +101,5 @@ mod tests {
             to_canonical_json(&v),
             r#"{"a":null,"b":{"a":[{"x":3,"y":2}],"z":1}}"#
         );
-    }
-
-    #[test]
-    fn perl_truthiness() {
-        for (text, want) in [
-            ("null", false),
-            ("false", false),
-            ("0", false),
-            ("0.0", false),
-            (r#""""#, false),
-            (r#""0""#, false),
-            ("1", true),
-            (r#""0.0""#, true),
-            ("[]", true),
-        ] {
-            let v: Value = serde_json::from_str(text).unwrap_or_default();
-            assert_eq!(perl::truthy(&v), want, "{text}");
-        }
     }
 }

@@ -4,9 +4,10 @@
 use serde_json::Value;
 
 use super::node_state_is;
-use crate::config::status::{perl, ServiceCmd};
+use crate::config::status::ServiceCmd;
 use crate::crm::manager::Manager;
 use crate::env::{Env, LogLevel};
+use crate::types::perl;
 use crate::types::{NodeState, ServiceState, Sid};
 
 /// A pending command split like upstream reads the array: the command word
@@ -91,80 +92,9 @@ pub(super) fn clear_cmd(m: &mut Manager, sid: &Sid) {
     }
 }
 
-/// The numeric value Perl gives a timeout token (03 §16 Q10): the leading
-/// decimal number after optional whitespace (sign, digits, fraction,
-/// exponent); 0 when there is none.
-pub(super) fn perl_number(token: &str) -> f64 {
-    let s = token.trim_start_matches(crate::types::text::is_space);
-    let b = s.as_bytes();
-    let mut i = 0;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        i += 1;
-    }
-    let digits_start = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    let mut mantissa_digits = i - digits_start;
-    if i < b.len() && b[i] == b'.' {
-        let frac_start = i + 1;
-        let mut j = frac_start;
-        while j < b.len() && b[j].is_ascii_digit() {
-            j += 1;
-        }
-        mantissa_digits += j - frac_start;
-        if mantissa_digits > 0 {
-            i = j;
-        }
-    }
-    if mantissa_digits == 0 {
-        // Perl also reads `inf`/`nan` words; a timeout never is one.
-        return 0.0;
-    }
-    let mantissa_end = i;
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        let mut j = i + 1;
-        if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
-            j += 1;
-        }
-        let exp_start = j;
-        while j < b.len() && b[j].is_ascii_digit() {
-            j += 1;
-        }
-        if j > exp_start {
-            i = j;
-        }
-    }
-    s[..i]
-        .parse::<f64>()
-        .or_else(|_| s[..mantissa_end].parse::<f64>())
-        .unwrap_or(0.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numeric_value_of_timeout_tokens() {
-        for (t, v) in [
-            ("0", 0.0),
-            ("10", 10.0),
-            (" 5s", 5.0),
-            ("abc", 0.0),
-            ("", 0.0),
-            ("0.0", 0.0),
-            ("0.5", 0.5),
-            (".5x", 0.5),
-            ("-3", -3.0),
-            ("1e2", 100.0),
-            ("1e", 1.0),
-            ("00", 0.0),
-            (".", 0.0),
-        ] {
-            assert_eq!(perl_number(t), v, "{t:?}");
-        }
-    }
 
     #[test]
     fn reads_commands() {

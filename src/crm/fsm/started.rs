@@ -2,13 +2,14 @@
 //! requested state, execute pending commands, apply the start-failure
 //! policy and re-evaluate placement (failback, rules, maintenance).
 
-use super::command::{clear_cmd, log_unknown_command, move_target_ok, perl_number, Pending};
+use super::command::{clear_cmd, log_unknown_command, move_target_ok, Pending};
 use super::start_failure::apply_start_result;
 use super::{log_unknown_requested_state, node_of, node_state_is, offline_delayed, StateParams};
 use crate::config::status::LrmResult;
 use crate::crm::manager::Manager;
 use crate::crm::placement::{select_service_node_logged, NodePreference};
 use crate::env::{Env, EnvResult, LogLevel, ServiceConf, ServiceConfigChange};
+use crate::types::perl;
 use crate::types::{NodeState, RequestedState, ServiceState, Sid};
 
 /// Runs the handler in the exact order of 03 §5.2. The only error is a
@@ -103,7 +104,7 @@ fn run_command(
             }
         }
         Pending::Stop(timeout) => {
-            if perl_number(timeout) == 0.0 {
+            if perl::number(timeout) == 0.0 {
                 env.log(
                     LogLevel::Info,
                     &format!("request immediate service hard-stop for service '{sid}'"),

@@ -6,14 +6,13 @@
 //!   groups helper;
 //! * [`checks`] — the checks C1–C7 in spec order;
 //! * [`transform`] — the transformations T1–T3;
-//! * [`report`] — the conformance report of 04 §6.6, printed with
-//!   [`pretty`], Perl's canonical pretty JSON.
+//! * [`report`] — the conformance report of 04 §6.6, printed as Perl's
+//!   canonical pretty JSON ([`crate::types::perl::json`]).
 //!
 //! Pure: no I/O, no logging; the running CRM logs the returned messages.
 
 pub mod checks;
 pub mod collections;
-pub mod pretty;
 pub mod report;
 pub mod transform;
 

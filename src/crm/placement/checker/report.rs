@@ -4,9 +4,9 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use super::pretty::to_pretty_string;
 use crate::config::rules::{RulesConfig, RulesFormat};
 use crate::crm::placement::rules::CompiledRules;
+use crate::types::perl::json::{self, Floats, Layout};
 
 /// The node list of the conformance harness (04 §6.6 step 2).
 pub const REPORT_NODES: [&str; 3] = ["node1", "node2", "node3"];
@@ -68,10 +68,15 @@ pub fn rules_config_report(file: &str, raw: &[u8]) -> String {
         out.push('\n');
     }
     out.push_str("--- Config ---\n");
-    out.push_str(&to_pretty_string(&config_to_json(file, &rules)));
+    out.push_str(&perl_pretty(&config_to_json(file, &rules)));
     out.push_str("--- Compiled Config ---\n");
-    out.push_str(&to_pretty_string(&compiled.to_json()));
+    out.push_str(&perl_pretty(&compiled.to_json()));
     out
+}
+
+/// Perl's canonical pretty JSON, the report's form (04 §6.6).
+fn perl_pretty(v: &Json) -> String {
+    json::write(v, Layout::Pretty, Floats::Perl)
 }
 
 #[cfg(test)]
