@@ -15,7 +15,7 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 
 use crate::crm::Crm;
-use crate::env::{Env, EnvResult, FinishedJob, LogLevel, WorkerJob, WorkerPool};
+use crate::env::{Env, EnvResult, FinishedJob, LogLevel, Timing, WorkerJob, WorkerPool};
 use crate::lrm::{Lrm, LrmShared};
 use crate::sim::env::{DaemonKind, SimEnv};
 use crate::sim::hardware::{Killed, Life, SharedHardware};
@@ -70,7 +70,7 @@ enum Kind {
 pub fn prepare_crm(hw: &SharedHardware, node: &str, clock: LiveClock) -> Prepared {
     let life = Life::new();
     let mut env = SimEnv::live(hw.for_life(&life), node, DaemonKind::Crm, clock);
-    let crm = Crm::new(&mut env);
+    let crm = Crm::new(&mut env, Timing::upstream());
     Prepared {
         life,
         env,
@@ -91,7 +91,7 @@ pub fn prepare_lrm(
     let mut env = SimEnv::live(hw.for_life(&life), node, DaemonKind::Lrm, clock);
     let pool = ThreadPool::new(env.worker_env());
     env.set_worker_pool(Box::new(pool));
-    let lrm = Lrm::new(&mut env, shared);
+    let lrm = Lrm::new(&mut env, shared, Timing::upstream());
     Prepared {
         life,
         env,
@@ -158,7 +158,7 @@ fn drive(env: &mut SimEnv, clock: LiveClock, mut step: impl FnMut(&mut SimEnv) -
                 return;
             }
             Err(e) => {
-                env.log(LogLevel::Err, &e.0);
+                env.log(LogLevel::Err, e.message());
                 return;
             }
         }
@@ -168,7 +168,9 @@ fn drive(env: &mut SimEnv, clock: LiveClock, mut step: impl FnMut(&mut SimEnv) -
 
 /// The LRM's worker pool: a thread per job (upstream forks a child per
 /// job), results handed back through a channel and taken only when the
-/// LRM collects them.
+/// LRM collects them. Each job runs in its own environment, a fresh
+/// [`SimEnv::worker_env`] of the LRM's (same node, log id, clock and
+/// life; no pool, no watchdog), as the `WorkerPool` contract asks.
 pub struct ThreadPool {
     /// The LRM's environment, copied for each worker.
     template: SimEnv,
@@ -325,7 +327,7 @@ mod tests {
             pool: ThreadPool::new(env.worker_env()),
             most: most.clone(),
         }));
-        let mut lrm = Lrm::new(&mut env, &LrmShared::default());
+        let mut lrm = Lrm::new(&mut env, &LrmShared::default(), Timing::upstream());
         for _ in 0..20 {
             assert!(lrm.do_one_iteration(&mut env).unwrap());
             if hw.borrow().lrm_status("node1").results.len() == 6 {
