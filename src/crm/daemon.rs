@@ -366,3 +366,74 @@ impl Crm {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Crm;
+    use crate::config::status::ServiceEntry;
+    use crate::crm::fsm::test_env::FakeEnv;
+    use crate::env::Timing;
+    use crate::types::{CrmState, OrUnknown, ServiceState};
+
+    /// A CRM on `node1` whose on-disk status has one stale service entry
+    /// (no configuration), so it may become master; the constructor's
+    /// line is dropped.
+    fn crm(env: &mut FakeEnv, timing: Timing) -> Crm {
+        env.manager_status.service_status.insert(
+            "vm:101".parse().unwrap_or_else(|_| unreachable!()),
+            ServiceEntry {
+                state: Some(OrUnknown::Known(ServiceState::Started)),
+                node: Some("node1".into()),
+                uid: Some("u1".into()),
+                ..ServiceEntry::default()
+            },
+        );
+        env.members.insert("node1".into(), true);
+        let crm = Crm::new(env, timing);
+        assert_eq!(
+            env.lines(),
+            ["info status change startup => wait_for_quorum"]
+        );
+        env.clear();
+        crm
+    }
+
+    #[test]
+    fn the_idle_limit_comes_from_the_timing() {
+        let mut timing = Timing::upstream();
+        timing.crm_max_idle_rounds = 2;
+        let mut env = FakeEnv::new("node1", 100);
+        let mut crm = crm(&mut env, timing);
+        // Master in the first round, whose manager round drops the stale
+        // entry; then idle-eligible rounds 1, 2 and 3.
+        for _ in 0..4 {
+            assert_eq!(crm.do_one_iteration(&mut env), Ok(true));
+            env.time += 10;
+        }
+        assert_eq!(crm.state(), CrmState::WaitForQuorum);
+        let lines = env.lines();
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("info status change master => wait_for_quorum")
+        );
+        assert!(lines.contains(
+            &"info cluster had no service configured for 2 rounds, going idle.".to_string()
+        ));
+    }
+
+    #[test]
+    fn upstream_timing_keeps_the_master_for_ninety_idle_rounds() {
+        let mut env = FakeEnv::new("node1", 100);
+        let mut crm = crm(&mut env, Timing::upstream());
+        for _ in 0..91 {
+            assert_eq!(crm.do_one_iteration(&mut env), Ok(true));
+            env.time += 10;
+        }
+        assert_eq!(crm.state(), CrmState::Master);
+        assert_eq!(crm.do_one_iteration(&mut env), Ok(true));
+        assert_eq!(crm.state(), CrmState::WaitForQuorum);
+        assert!(env.lines().contains(
+            &"info cluster had no service configured for 90 rounds, going idle.".to_string()
+        ));
+    }
+}

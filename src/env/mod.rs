@@ -10,7 +10,6 @@
 //! constants the runtime hands to the state machines with the `Env`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use crate::config::datacenter::DatacenterConfig;
 use crate::config::groups::GroupsConfig;
@@ -19,8 +18,10 @@ use crate::config::status::{LrmStatus, ManagerStatus};
 use crate::types::{RequestedState, Sid};
 use crate::word_enum;
 
+mod error;
 mod timing;
 
+pub use error::{EnvError, EnvErrorKind};
 pub use timing::Timing;
 
 /// Whole seconds of an environment's clock (virtual in the simulator).
@@ -50,96 +51,6 @@ word_enum! {
         MalformedInfo => "\n\t    info",
     }
 }
-
-/// What went wrong in an environment operation, for callers (and real
-/// backends) that react differently to, say, a missing file and a timeout.
-/// The state machines themselves only log the message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnvErrorKind {
-    /// A file, service, lock or node that does not exist.
-    NotFound,
-    /// An operation that did not finish in time.
-    Timeout,
-    /// The shared state is unavailable (no quorum, cluster file system
-    /// read-only or restarting).
-    Unavailable,
-    /// Content that could not be parsed.
-    Parse,
-    /// Any other failed I/O operation.
-    Io,
-    /// Everything else (the default: upstream's plain `die` messages).
-    Other,
-}
-
-/// An error raised by an environment operation or a daemon step.
-///
-/// The message is upstream's text (without trailing newline); where it
-/// reaches the log it is printed verbatim, so it must stay byte-exact and
-/// `Display` shows exactly it. The kind classifies the failure; a real
-/// I/O error is kept as the [`source`](std::error::Error::source), so the
-/// chain survives up to the binary's `error: …` line.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct EnvError {
-    kind: EnvErrorKind,
-    message: String,
-    /// Shared, so that the error stays `Clone` (`io::Error` is not).
-    #[source]
-    source: Option<Arc<std::io::Error>>,
-}
-
-impl EnvError {
-    /// An error with this message, of kind [`EnvErrorKind::Other`].
-    pub fn new(msg: impl Into<String>) -> Self {
-        Self::with_kind(EnvErrorKind::Other, msg)
-    }
-
-    /// An error of `kind` with this message.
-    pub fn with_kind(kind: EnvErrorKind, msg: impl Into<String>) -> Self {
-        EnvError {
-            kind,
-            message: msg.into(),
-            source: None,
-        }
-    }
-
-    /// A failed I/O operation: `msg` is the text to log (usually naming
-    /// the file and quoting `err`), `err` becomes the source. The kind
-    /// follows the I/O error (not found, timed out, else I/O).
-    pub fn io(msg: impl Into<String>, err: std::io::Error) -> Self {
-        let kind = match err.kind() {
-            std::io::ErrorKind::NotFound => EnvErrorKind::NotFound,
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => EnvErrorKind::Timeout,
-            _ => EnvErrorKind::Io,
-        };
-        EnvError {
-            kind,
-            message: msg.into(),
-            source: Some(Arc::new(err)),
-        }
-    }
-
-    /// What kind of failure this is.
-    pub fn kind(&self) -> EnvErrorKind {
-        self.kind
-    }
-
-    /// The message (what `Display` prints).
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-/// Two errors are equal when kind and message are: what callers and tests
-/// can observe. The I/O source is not compared (`io::Error` has no
-/// equality); its text normally is part of the message anyway.
-impl PartialEq for EnvError {
-    fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && self.message == other.message
-    }
-}
-
-impl Eq for EnvError {}
 
 /// Result of an environment operation.
 pub type EnvResult<T> = Result<T, EnvError>;

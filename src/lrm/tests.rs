@@ -115,6 +115,31 @@ fn a_failing_acquisition_makes_six_attempts() {
 }
 
 #[test]
+fn lock_pacing_and_round_lengths_come_from_the_timing() {
+    let mut timing = Timing::upstream();
+    timing.lock_retries = 2;
+    timing.lock_retry_sleep = 3;
+    timing.lrm_idle_sleep = 7;
+    timing.active_round = 20;
+    let mut env = FakeEnv::new();
+    env.set_service("vm:101", ServiceState::Started, "node1", "u1");
+    env.lock_free = false;
+    let mut lrm = Lrm::new(&mut env, &LrmShared::default(), timing);
+    env.take_log();
+    assert!(round(&mut lrm, &mut env));
+    assert_eq!(env.lock_attempts, 3);
+    // Two 3-second retries plus the idle round's 7-second sleep.
+    assert_eq!(env.slept, 2 * 3 + 7);
+
+    env.lock_free = true;
+    env.slept = 0;
+    assert!(round(&mut lrm, &mut env));
+    assert_eq!(lrm.state(), LrmState::Active);
+    // An active round sleeps until 20 s after its start.
+    assert_eq!(env.slept, 20);
+}
+
+#[test]
 fn losing_and_regaining_the_lock() {
     let mut env = FakeEnv::new();
     let mut lrm = active(&mut env);

@@ -44,6 +44,9 @@ pub(crate) struct FakeEnv {
     pub node_stats: Option<BTreeMap<String, NodeStats>>,
     /// The last value `unique_token` returned.
     pub tokens: u64,
+    /// Cluster members and their online flags (`get_node_info`; always
+    /// quorate).
+    pub members: BTreeMap<String, bool>,
 }
 
 impl FakeEnv {
@@ -98,7 +101,7 @@ impl Env for FakeEnv {
     }
     fn send_notification(&mut self, _notification: &FenceNotification) {}
     fn get_node_info(&mut self) -> EnvResult<(BTreeMap<String, bool>, bool)> {
-        Ok((BTreeMap::new(), true))
+        Ok((self.members.clone(), true))
     }
     fn quorate(&mut self) -> bool {
         true

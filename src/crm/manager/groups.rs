@@ -115,9 +115,12 @@ impl Manager {
             Err(e) => {
                 env.log(LogLevel::Err, &format!("abort ha groups migration: {e}"));
                 env.log(LogLevel::Err, "ha groups migration failed");
+                // Upstream's text: rounds and their nominal length.
+                let rounds = self.timing.group_migration_retry_rounds;
+                let secs = rounds.saturating_mul(self.timing.master_round);
                 env.log(
                     LogLevel::Notice,
-                    "retry ha groups migration in 6 rounds (~ 60 seconds)",
+                    &format!("retry ha groups migration in {rounds} rounds (~ {secs} seconds)"),
                 );
             }
         }
