@@ -143,7 +143,7 @@ mod tests {
         );
         assert_ne!(a, EnvError::new("cfs down"));
         assert_ne!(a, EnvError::with_kind(EnvErrorKind::Unavailable, "other"));
-        let io_err = EnvError::io("x", io::Error::new(io::ErrorKind::Other, "y"));
+        let io_err = EnvError::io("x", io::Error::other("y"));
         assert_eq!(io_err, EnvError::with_kind(EnvErrorKind::Io, "x"));
     }
 }

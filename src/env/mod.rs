@@ -174,34 +174,39 @@ pub struct FenceNotification {
 /// own virtual clock.
 ///
 /// Methods are grouped as in 01 §8. Errors carry upstream's message text.
+///
+/// # Clock and sleep contract
+///
+/// What every implementation honours, and all that the state machines may
+/// assume about [`get_time`](Env::get_time), [`sleep`](Env::sleep) and
+/// [`sleep_until`](Env::sleep_until):
+///
+/// * `get_time` never goes backwards within one environment.
+/// * A sleep may return early (the real daemon: a signal) or late (the
+///   real `sleep_until` wakes up to a second after its target), and it
+///   may not move `get_time` at all: in the tester the clock is frozen
+///   for the whole iteration and a sleep only adds to the iteration's
+///   "loop delay" (01 §5.3). Hence every loop that sleeps is bounded by a
+///   number of passes as well as by elapsed time (the lock retries, the
+///   LRM's worker loop), or it would spin forever in the tester.
+/// * A sleep has no other effect: no log line, no state change; a request
+///   for zero or fewer seconds (or a target already reached) returns at
+///   once.
 pub trait Env {
-    // --- identity and time (01 §8.1) ---
-    //
-    // The contract of the clock and the sleeps, which every implementation
-    // honours and beyond which no state machine may assume anything:
-    //
-    // * `get_time` never goes backwards within one environment.
-    // * A sleep may return early (the real daemon: a signal) and may not
-    //   move `get_time` at all: in the tester the clock is frozen for the
-    //   whole iteration and a sleep only adds to the iteration's "loop
-    //   delay" (01 §5.3), in the real daemon time passes. So every loop
-    //   that sleeps must be bounded by a count of passes as well as by
-    //   elapsed time, or it would spin forever in the tester.
-    // * Sleeps have no other effect: no log line, no state change, and a
-    //   request for zero or fewer seconds returns at once.
+    // --- identity and time (01 §8.1; the contract is in the trait doc) ---
 
     /// The node this environment belongs to.
     fn nodename(&self) -> &str;
     /// Current time of this environment, whole seconds (real: since the
     /// epoch; tester: the node's virtual clock). Never decreases.
     fn get_time(&self) -> Time;
-    /// Waits about `secs` seconds (see the contract above). Real: sleeps,
+    /// Waits about `secs` seconds (see the trait's contract). Real: sleeps,
     /// possibly cut short by a signal; tester: adds `secs` to the loop
     /// delay, the clock stays; live simulator: sleeps on its scaled wall
     /// clock.
     fn sleep(&mut self, secs: i64);
-    /// Waits until `get_time() >= t`, or returns early (see the contract
-    /// above); returns at once if `t` has passed. Real: 1-second sleeps
+    /// Waits until `get_time() >= t`, or returns early (see the trait's
+    /// contract); returns at once if `t` has passed. Real: 1-second sleeps
     /// until `t` (07 §2.3); tester: adds what is missing from `t` to the
     /// loop delay, the clock stays; live simulator: sleeps on its clock.
     fn sleep_until(&mut self, t: Time);

@@ -354,6 +354,36 @@ mod tests {
     }
 
     #[test]
+    fn every_job_runs_in_its_own_environment_without_a_pool() {
+        let hw = cluster(0);
+        let clock = LiveClock::new(500.0);
+        let life = Life::new();
+        let mut env = SimEnv::live(hw.for_life(&life), "node1", DaemonKind::Lrm, clock);
+        env.set_worker_pool(Box::new(ThreadPool::new(env.worker_env())));
+        let (tx, rx) = channel();
+        let pool = env.worker_pool().expect("the LRM's pool");
+        for i in 0..2 {
+            let tx = tx.clone();
+            let job: WorkerJob = Box::new(move |job_env: &mut dyn Env| {
+                let _ = tx.send((
+                    job_env.nodename().to_string(),
+                    job_env.worker_pool().is_none(),
+                ));
+                0
+            });
+            let sid: Sid = format!("vm:{}", 101 + i).parse().unwrap();
+            pool.start(&sid, job, Box::new(())).unwrap();
+        }
+        let seen: Vec<(String, bool)> = (0..2)
+            .map(|_| rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap())
+            .collect();
+        for (node, no_pool) in &seen {
+            assert_eq!(node, "node1");
+            assert!(no_pool, "a worker cannot start workers");
+        }
+    }
+
+    #[test]
     fn daemons_and_environments_can_move_to_threads() {
         fn is_send<T: Send>() {}
         is_send::<Crm>();
