@@ -4,6 +4,10 @@
 //! worker loop (05 §9.3) can be tested deterministically, without threads
 //! or a clock.
 //!
+//! A loop that never ends would call `collect` for ever; the pool panics
+//! after [`RUNAWAY_COLLECTS`] calls, far beyond any bounded loop, so such
+//! a test fails instead of hanging.
+//!
 //! Jobs run, at start, in the pool's own environment (a separate
 //! [`FakeEnv`]), as the `WorkerPool` contract asks: their plugin calls and
 //! log lines land there, not in the LRM's environment.
@@ -15,6 +19,11 @@ use std::fmt;
 use crate::env::{FinishedJob, WorkerJob, WorkerPool};
 use crate::lrm::fake_env::{sid, FakeEnv};
 use crate::types::Sid;
+
+/// `collect` calls after which the pool declares the loop runaway: a
+/// bounded loop makes 9 per call, and no test makes more than a few
+/// calls.
+pub(super) const RUNAWAY_COLLECTS: u32 = 1000;
 
 /// What happens to the job of one sid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +163,10 @@ impl WorkerPool for ScriptedPool {
 
     fn collect(&mut self) -> Vec<FinishedJob> {
         self.collects += 1;
+        assert!(
+            self.collects < RUNAWAY_COLLECTS,
+            "the worker loop did not end"
+        );
         let now = self.collects;
         let mut due: Vec<(usize, Sid)> = self
             .running

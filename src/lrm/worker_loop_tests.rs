@@ -2,22 +2,15 @@
 //! whole LRM iterations with jobs that finish out of order, never finish,
 //! or whose workers fail to start, under a clock that stands still (the
 //! tester's) and one that keeps pace with the sleeps (the real daemon's).
-//! Each iteration runs under a deadline, so a loop that fails to end
-//! fails the test instead of hanging it.
-
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+//! The pool panics when a loop keeps collecting far beyond any bound
+//! (see [`ScriptedPool`]), so a loop that fails to end fails the test
+//! instead of hanging it.
 
 use super::fake_env::{sid, FakeEnv};
 use super::scripted_pool::{Script, ScriptedPool};
 use super::*;
 use crate::env::WorkerPool;
 use crate::types::{ResultCode, ServiceState, Sid};
-
-/// Upper bound of one iteration in these tests (real seconds); each
-/// takes microseconds when the loop is bounded.
-const DEADLINE: Duration = Duration::from_secs(20);
 
 /// An LRM on `node1` with four workers from `pool` and one `started`
 /// request per sid (uid `u<sid number>`); the constructor's log line is
@@ -35,20 +28,12 @@ fn setup(pool: ScriptedPool, sids: &[&str]) -> (Lrm, FakeEnv) {
     (lrm, env)
 }
 
-/// One iteration on another thread, failing the test if it does not
-/// return within [`DEADLINE`].
-fn iterate(lrm: Lrm, env: FakeEnv) -> (Lrm, FakeEnv) {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let (mut lrm, mut env) = (lrm, env);
-        let go_on = lrm.do_one_iteration(&mut env);
-        let _ = tx.send((lrm, env, go_on));
-    });
-    let (lrm, env, go_on) = rx
-        .recv_timeout(DEADLINE)
-        .unwrap_or_else(|_| panic!("the worker loop did not end"));
-    assert!(go_on.unwrap_or_else(|e| panic!("iteration failed: {e}")));
-    (lrm, env)
+/// One iteration, which must continue the LRM.
+fn iterate(lrm: &mut Lrm, env: &mut FakeEnv) {
+    let go_on = lrm
+        .do_one_iteration(env)
+        .unwrap_or_else(|e| panic!("iteration failed: {e}"));
+    assert!(go_on);
 }
 
 fn pool(env: &FakeEnv) -> &ScriptedPool {
@@ -67,11 +52,11 @@ fn exit_code(lrm: &Lrm, uid: &str) -> Option<ResultCode> {
 
 #[test]
 fn a_hanging_job_under_a_frozen_clock_ends_the_loop_after_nine_passes() {
-    let (lrm, env) = setup(
+    let (mut lrm, mut env) = setup(
         ScriptedPool::new().script("vm:101", Script::Never),
         &["vm:101"],
     );
-    let (lrm, env) = iterate(lrm, env);
+    iterate(&mut lrm, &mut env);
     assert_eq!(lrm.state(), LrmState::Active);
     assert_eq!(env.time, 20, "the clock stood still");
     let p = pool(&env);
@@ -83,7 +68,7 @@ fn a_hanging_job_under_a_frozen_clock_ends_the_loop_after_nine_passes() {
     assert!(lrm.results().is_empty(), "no result before collection");
 
     // The next round looks at the job again, and never starts it twice.
-    let (lrm, env) = iterate(lrm, env);
+    iterate(&mut lrm, &mut env);
     let p = pool(&env);
     assert_eq!(p.collects, 18);
     assert_eq!(p.started, sids(&["vm:101"]));
@@ -92,12 +77,12 @@ fn a_hanging_job_under_a_frozen_clock_ends_the_loop_after_nine_passes() {
 
 #[test]
 fn a_hanging_job_under_a_moving_clock_ends_the_loop_at_the_time_budget() {
-    let (lrm, mut env) = setup(
+    let (mut lrm, mut env) = setup(
         ScriptedPool::new().script("vm:101", Script::Never),
         &["vm:101"],
     );
     env.clock_rate = 1;
-    let (_lrm, env) = iterate(lrm, env);
+    iterate(&mut lrm, &mut env);
     // Passes at elapsed 0 … 8; at 9 the budget is spent. The round then
     // sleeps until its start + 10.
     assert_eq!(pool(&env).collects, 9);
@@ -106,14 +91,14 @@ fn a_hanging_job_under_a_moving_clock_ends_the_loop_at_the_time_budget() {
 
 #[test]
 fn a_clock_jumping_ahead_ends_the_loop_early() {
-    let (lrm, mut env) = setup(
+    let (mut lrm, mut env) = setup(
         ScriptedPool::new().script("vm:101", Script::Never),
         &["vm:101"],
     );
     // Every 1-second poll moves the clock by 3: the budget, not the pass
     // count, ends the loop.
     env.clock_rate = 3;
-    let (_lrm, env) = iterate(lrm, env);
+    iterate(&mut lrm, &mut env);
     // Passes at elapsed 0, 3, 6; at 9 the budget is spent.
     assert_eq!(pool(&env).collects, 3);
 }
@@ -125,8 +110,8 @@ fn jobs_finishing_out_of_order_are_recorded_as_they_are_collected() {
         .script("vm:102", Script::FinishAfter(1))
         .script("vm:103", Script::FinishAfter(2))
         .script("vm:104", Script::FinishAfter(1));
-    let (lrm, env) = setup(pool_script, &["vm:101", "vm:102", "vm:103", "vm:104"]);
-    let (lrm, mut env) = iterate(lrm, env);
+    let (mut lrm, mut env) = setup(pool_script, &["vm:101", "vm:102", "vm:103", "vm:104"]);
+    iterate(&mut lrm, &mut env);
     let p = pool(&env);
     assert_eq!(p.started, sids(&["vm:101", "vm:102", "vm:103", "vm:104"]));
     // Same-pass completions come back in reverse start order.
@@ -160,13 +145,13 @@ fn jobs_finishing_out_of_order_are_recorded_as_they_are_collected() {
 #[test]
 fn a_job_outliving_the_call_is_collected_by_a_later_round() {
     let pool_script = ScriptedPool::new().script("vm:101", Script::FinishAfter(11));
-    let (lrm, env) = setup(pool_script, &["vm:101", "vm:102"]);
-    let (lrm, env) = iterate(lrm, env);
+    let (mut lrm, mut env) = setup(pool_script, &["vm:101", "vm:102"]);
+    iterate(&mut lrm, &mut env);
     assert_eq!(exit_code(&lrm, "u101"), None);
     assert_eq!(exit_code(&lrm, "u102"), Some(ResultCode::Success));
     assert_eq!(pool(&env).collects, 9);
 
-    let (lrm, env) = iterate(lrm, env);
+    iterate(&mut lrm, &mut env);
     let p = pool(&env);
     assert_eq!(exit_code(&lrm, "u101"), Some(ResultCode::Success));
     assert_eq!(p.started, sids(&["vm:101", "vm:102"]), "no job ran twice");
@@ -183,8 +168,8 @@ fn a_worker_that_fails_to_start_ends_the_call_and_is_retried_next_round() {
             error: "Resource temporarily unavailable".into(),
         },
     );
-    let (lrm, env) = setup(pool_script, &["vm:101", "vm:102"]);
-    let (lrm, mut env) = iterate(lrm, env);
+    let (mut lrm, mut env) = setup(pool_script, &["vm:101", "vm:102"]);
+    iterate(&mut lrm, &mut env);
     assert_eq!(
         env.take_log(),
         [
@@ -199,7 +184,7 @@ fn a_worker_that_fails_to_start_ends_the_call_and_is_retried_next_round() {
     assert_eq!(p.collects, 1);
     assert!(lrm.results().is_empty());
 
-    let (lrm, mut env) = iterate(lrm, env);
+    iterate(&mut lrm, &mut env);
     assert!(env.take_log().is_empty());
     let p = pool(&env);
     // vm:101 was passed over once more, so it goes first.
@@ -210,12 +195,12 @@ fn a_worker_that_fails_to_start_ends_the_call_and_is_retried_next_round() {
 
 #[test]
 fn the_worker_limit_holds_and_passed_over_jobs_go_first() {
-    let (lrm, mut env) = setup(
+    let (mut lrm, mut env) = setup(
         ScriptedPool::new().script("vm:101", Script::FinishAfter(2)),
         &["vm:101", "vm:102", "vm:103"],
     );
     env.max_workers = 2;
-    let (lrm, env) = iterate(lrm, env);
+    iterate(&mut lrm, &mut env);
     let p = pool(&env);
     assert_eq!(p.most_running, 2);
     // vm:103 waits for vm:102's worker (pass 1), then runs.
