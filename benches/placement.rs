@@ -14,7 +14,7 @@ use pve_ha::config::datacenter::{CrsMode, RebalanceMethod};
 use pve_ha::config::status::{ManagerStatus, ServiceEntry};
 use pve_ha::crm::manager::Manager;
 use pve_ha::crm::placement::{select_service_node, CompiledRules, NodePreference, OnlineNodeUsage};
-use pve_ha::env::{Env, ServiceConf, Usage};
+use pve_ha::env::{Env, ServiceConf, Timing, Usage};
 use pve_ha::sim::env::DaemonKind;
 use pve_ha::sim::hardware::{NodeHardware, RawService};
 use pve_ha::sim::{Hardware, Scenario, SimEnv};
@@ -162,7 +162,7 @@ fn round(c: &mut Criterion, name: &str, auto: Option<RebalanceMethod>) {
         b.iter_batched(
             || {
                 let mut env = master_env(&s);
-                let m = Manager::new(&mut env).expect("manager");
+                let m = Manager::new(&mut env, Timing::upstream()).expect("manager");
                 (env, m)
             },
             |(mut env, mut m)| {

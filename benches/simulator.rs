@@ -12,6 +12,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
 use pve_ha::config::status::{LrmResult, LrmStatus, ManagerStatus, ServiceEntry};
 use pve_ha::crm::manager::Manager;
+use pve_ha::env::Timing;
 use pve_ha::sim::env::DaemonKind;
 use pve_ha::sim::hardware::{NodeHardware, RawService};
 use pve_ha::sim::tester::{run_scenario, RunOptions};
@@ -120,7 +121,8 @@ fn generated_cluster(failed: bool) -> (SimEnv, Manager) {
     let hw = hw.shared();
     let mut env = SimEnv::new(hw, &node(0), DaemonKind::Crm);
     env.sync_clock(1000);
-    let manager = Manager::new(&mut env).expect("manager takes over the generated status");
+    let manager = Manager::new(&mut env, Timing::upstream())
+        .expect("manager takes over the generated status");
     (env, manager)
 }
 

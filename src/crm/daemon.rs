@@ -10,19 +10,15 @@
 
 use crate::config::status::ManagerStatus;
 use crate::crm::manager::Manager;
-use crate::env::{Env, EnvResult, LogLevel, Time, WatchdogHandle};
+use crate::env::{Env, EnvResult, LogLevel, Time, Timing, WatchdogHandle};
 use crate::types::{CrmState, DisarmState, NodeState, OrUnknown, ServiceState};
-
-/// Consecutive idle-eligible master rounds before giving up mastership.
-const MAX_IDLE_ROUNDS: u32 = 90;
-/// Minimum length of a master round (seconds).
-const MASTER_ROUND: Time = 10;
-/// Sleep per `wait_for_quorum` iteration (seconds).
-const WAIT_FOR_QUORUM_SLEEP: i64 = 5;
 
 /// One node's CRM.
 #[derive(Debug)]
 pub struct Crm {
+    /// Round lengths, sleeps and limits (02 §1), also handed to the
+    /// manager.
+    timing: Timing,
     state: CrmState,
     state_change_time: Time,
     manager: Option<Manager>,
@@ -35,8 +31,11 @@ pub struct Crm {
 
 impl Crm {
     /// Creates the daemon; logs `status change startup => wait_for_quorum`.
-    pub fn new(env: &mut dyn Env) -> Self {
+    /// `timing` gives every round length and limit ([`Timing::upstream`]
+    /// for the simulator and the Proxmox backend).
+    pub fn new(env: &mut dyn Env, timing: Timing) -> Self {
         let mut crm = Crm {
+            timing,
             state: CrmState::Startup,
             state_change_time: env.get_time(),
             manager: None,
@@ -92,7 +91,7 @@ impl Crm {
         self.state = new;
         self.manager = None;
         if new == CrmState::Master {
-            self.manager = Some(Manager::new(env)?);
+            self.manager = Some(Manager::new(env, self.timing)?);
         }
         Ok(())
     }
@@ -134,11 +133,14 @@ impl Crm {
                     self.set_local_status(env, CrmState::LostManagerLock)?;
                 } else if self.allowed_to_get_idle(env)? {
                     self.active_idle_rounds += 1;
-                    if self.active_idle_rounds > MAX_IDLE_ROUNDS {
+                    let max = self.timing.crm_max_idle_rounds;
+                    if self.active_idle_rounds > max {
                         self.active_idle_rounds = 0;
                         env.log(
                             LogLevel::Info,
-                            "cluster had no service configured for 90 rounds, going idle.",
+                            &format!(
+                                "cluster had no service configured for {max} rounds, going idle."
+                            ),
                         );
                         env.release_ha_manager_lock();
                         self.give_up_watchdog(env)?;
@@ -160,7 +162,7 @@ impl Crm {
                 if self.shutdown_request {
                     return Ok(false);
                 }
-                env.sleep(WAIT_FOR_QUORUM_SLEEP);
+                env.sleep(self.timing.wait_for_quorum_sleep);
                 Ok(true)
             }
             CrmState::Slave | CrmState::Startup => Ok(!self.shutdown_request),
@@ -184,7 +186,7 @@ impl Crm {
                 if exit {
                     return Ok(false);
                 }
-                env.sleep_until(round_start + MASTER_ROUND);
+                env.sleep_until(round_start + self.timing.master_round);
                 Ok(true)
             }
         }
@@ -258,10 +260,12 @@ impl Crm {
                 return Ok(true);
             }
             count += 1;
-            if count > 5 || env.get_time() - start > 5 {
+            if count > self.timing.lock_retries
+                || env.get_time() - start > self.timing.lock_give_up_after
+            {
                 return Ok(false);
             }
-            env.sleep(1);
+            env.sleep(self.timing.lock_retry_sleep);
         }
     }
 
@@ -360,5 +364,76 @@ impl Crm {
             Some(0) => ms.service_status.is_empty(),
             Some(_) => false,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Crm;
+    use crate::config::status::ServiceEntry;
+    use crate::crm::fsm::test_env::FakeEnv;
+    use crate::env::Timing;
+    use crate::types::{CrmState, OrUnknown, ServiceState};
+
+    /// A CRM on `node1` whose on-disk status has one stale service entry
+    /// (no configuration), so it may become master; the constructor's
+    /// line is dropped.
+    fn crm(env: &mut FakeEnv, timing: Timing) -> Crm {
+        env.manager_status.service_status.insert(
+            "vm:101".parse().unwrap_or_else(|_| unreachable!()),
+            ServiceEntry {
+                state: Some(OrUnknown::Known(ServiceState::Started)),
+                node: Some("node1".into()),
+                uid: Some("u1".into()),
+                ..ServiceEntry::default()
+            },
+        );
+        env.members.insert("node1".into(), true);
+        let crm = Crm::new(env, timing);
+        assert_eq!(
+            env.lines(),
+            ["info status change startup => wait_for_quorum"]
+        );
+        env.clear();
+        crm
+    }
+
+    #[test]
+    fn the_idle_limit_comes_from_the_timing() {
+        let mut timing = Timing::upstream();
+        timing.crm_max_idle_rounds = 2;
+        let mut env = FakeEnv::new("node1", 100);
+        let mut crm = crm(&mut env, timing);
+        // Master in the first round, whose manager round drops the stale
+        // entry; then idle-eligible rounds 1, 2 and 3.
+        for _ in 0..4 {
+            assert_eq!(crm.do_one_iteration(&mut env), Ok(true));
+            env.time += 10;
+        }
+        assert_eq!(crm.state(), CrmState::WaitForQuorum);
+        let lines = env.lines();
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("info status change master => wait_for_quorum")
+        );
+        assert!(lines.contains(
+            &"info cluster had no service configured for 2 rounds, going idle.".to_string()
+        ));
+    }
+
+    #[test]
+    fn upstream_timing_keeps_the_master_for_ninety_idle_rounds() {
+        let mut env = FakeEnv::new("node1", 100);
+        let mut crm = crm(&mut env, Timing::upstream());
+        for _ in 0..91 {
+            assert_eq!(crm.do_one_iteration(&mut env), Ok(true));
+            env.time += 10;
+        }
+        assert_eq!(crm.state(), CrmState::Master);
+        assert_eq!(crm.do_one_iteration(&mut env), Ok(true));
+        assert_eq!(crm.state(), CrmState::WaitForQuorum);
+        assert!(env.lines().contains(
+            &"info cluster had no service configured for 90 rounds, going idle.".to_string()
+        ));
     }
 }

@@ -8,11 +8,6 @@ use crate::config::status::ManagerStatus;
 use crate::env::{Env, EnvResult, FenceNotification, LogLevel, Time};
 use crate::types::{LrmMode, NodeState, OrUnknown};
 
-/// Seconds a node must have been offline before its services are fenced.
-pub const FENCE_DELAY: Time = 60;
-/// Seconds a `gone` node stays in the map before it is deleted.
-pub const GONE_DELETE_DELAY: Time = 3600;
-
 /// Node states plus the in-memory `last_online` times.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeStatus {
@@ -98,12 +93,15 @@ impl NodeStatus {
         }
     }
 
-    /// Updates node states from membership and LRM modes (02 §5.2).
+    /// Updates node states from membership and LRM modes (02 §5.2); a
+    /// node `gone` for `gone_delete_delay` seconds is deleted (02 §5.5,
+    /// [`Timing::gone_node_delete_delay`](crate::env::Timing)).
     pub fn update(
         &mut self,
         env: &mut dyn Env,
         node_info: &BTreeMap<String, bool>,
         lrm_modes: &BTreeMap<String, OrUnknown<LrmMode>>,
+        gone_delete_delay: Time,
     ) {
         let now = env.get_time();
         // A node without a read mode counts as `unknown`, i.e. not in
@@ -151,7 +149,7 @@ impl NodeStatus {
                     }
                 }
                 OrUnknown::Known(NodeState::Gone) => {
-                    if self.offline_delayed(&node, now, GONE_DELETE_DELAY) {
+                    if self.offline_delayed(&node, now, gone_delete_delay) {
                         self.delete_node(env, &node);
                     }
                 }

@@ -6,6 +6,8 @@
 //! Invariant: this module only declares the boundary. Implementations live
 //! beside their runtime (`sim` for the simulated cluster; real backends
 //! later), so the state machines never see a file, clock or socket.
+//! Besides the trait: its value types, and [`Timing`], the timing
+//! constants the runtime hands to the state machines with the `Env`.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,12 @@ use crate::config::rules::RulesConfig;
 use crate::config::status::{LrmStatus, ManagerStatus};
 use crate::types::{RequestedState, Sid};
 use crate::word_enum;
+
+mod error;
+mod timing;
+
+pub use error::{EnvError, EnvErrorKind};
+pub use timing::Timing;
 
 /// Whole seconds of an environment's clock (virtual in the simulator).
 pub type Time = i64;
@@ -44,22 +52,18 @@ word_enum! {
     }
 }
 
-/// An error raised by an environment operation or a daemon step. The text
-/// is upstream's message (without trailing newline); where it reaches the
-/// log it is printed verbatim, so it must stay byte-exact.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct EnvError(pub String);
-
-impl EnvError {
-    /// An error with this message.
-    pub fn new(msg: impl Into<String>) -> Self {
-        EnvError(msg.into())
-    }
-}
-
 /// Result of an environment operation.
 pub type EnvResult<T> = Result<T, EnvError>;
+
+/// What [`Env::is_node_shutdown`] found out about the node itself while
+/// the daemon is being stopped (05 §7.1, 07 §2.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NodeShutdown {
+    /// The node is going down (power-off, halt, kexec or reboot).
+    pub shutdown: bool,
+    /// The node reboots (a reboot normally also sets `shutdown`).
+    pub reboot: bool,
+}
 
 /// An open watchdog connection (opaque to the daemons).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,25 +174,55 @@ pub struct FenceNotification {
 /// own virtual clock.
 ///
 /// Methods are grouped as in 01 §8. Errors carry upstream's message text.
+///
+/// # Clock and sleep contract
+///
+/// What every implementation honours, and all that the state machines may
+/// assume about [`get_time`](Env::get_time), [`sleep`](Env::sleep) and
+/// [`sleep_until`](Env::sleep_until):
+///
+/// * `get_time` never goes backwards within one environment.
+/// * A sleep may return early (the real daemon: a signal) or late (the
+///   real `sleep_until` wakes up to a second after its target), and it
+///   may not move `get_time` at all: in the tester the clock is frozen
+///   for the whole iteration and a sleep only adds to the iteration's
+///   "loop delay" (01 §5.3). Hence every loop that sleeps is bounded by a
+///   number of passes as well as by elapsed time (the lock retries, the
+///   LRM's worker loop), or it would spin forever in the tester.
+/// * A sleep has no other effect: no log line, no state change; a request
+///   for zero or fewer seconds (or a target already reached) returns at
+///   once.
 pub trait Env {
-    // --- identity and time (01 §8.1) ---
+    // --- identity and time (01 §8.1; the contract is in the trait doc) ---
 
     /// The node this environment belongs to.
     fn nodename(&self) -> &str;
-    /// Current time of this environment.
+    /// Current time of this environment, whole seconds (real: since the
+    /// epoch; tester: the node's virtual clock). Never decreases.
     fn get_time(&self) -> Time;
-    /// Waits `secs` seconds (simulator: only accounted, the clock stays).
+    /// Waits about `secs` seconds (see the trait's contract). Real: sleeps,
+    /// possibly cut short by a signal; tester: adds `secs` to the loop
+    /// delay, the clock stays; live simulator: sleeps on its scaled wall
+    /// clock.
     fn sleep(&mut self, secs: i64);
-    /// Waits until `t` (simulator: only accounted).
+    /// Waits until `get_time() >= t`, or returns early (see the trait's
+    /// contract); returns at once if `t` has passed. Real: 1-second sleeps
+    /// until `t` (07 §2.3); tester: adds what is missing from `t` to the
+    /// loop delay, the clock stays; live simulator: sleeps on its clock.
     fn sleep_until(&mut self, t: Time);
     /// Called first in every daemon iteration.
     fn loop_start_hook(&mut self) -> EnvResult<()>;
-    /// Called last in every daemon iteration.
+    /// Called last in every daemon iteration (real: warns about a slow
+    /// iteration; tester: advances the clock by one second).
     fn loop_end_hook(&mut self) -> EnvResult<()>;
-    /// Clean-up in a freshly started worker.
-    fn after_fork(&mut self);
     /// Parallel LRM workers; 0 runs resource commands inline.
     fn get_max_workers(&self) -> usize;
+    /// A number this node's environments never returned before, for
+    /// as long as the cluster lives (a cluster-wide counter in the
+    /// simulator). The manager builds its uids (02 §3.15) from it, the
+    /// node name and the time, so they are unique within the cluster
+    /// without any process-wide state in the state machines.
+    fn unique_token(&mut self) -> u64;
 
     // --- logging and notifications (01 §8.2) ---
 
@@ -206,8 +240,11 @@ pub trait Env {
     fn quorate(&mut self) -> bool;
     /// Whether the cluster file system view could be refreshed.
     fn cluster_state_update(&mut self) -> bool;
-    /// `(shutdown, reboot)` for this node.
-    fn is_node_shutdown(&mut self) -> (bool, bool);
+    /// Whether the node itself is going down or rebooting, asked when the
+    /// LRM is told to stop (05 §7.1; real: the systemd job queue, 07
+    /// §2.9). An error means "could not tell"; the LRM then treats the
+    /// stop as an LRM restart, as upstream does when the query fails.
+    fn is_node_shutdown(&mut self) -> EnvResult<NodeShutdown>;
     /// The pve-manager version a node reports.
     fn get_node_version(&mut self, node: &str) -> Option<String>;
 
@@ -255,8 +292,6 @@ pub trait Env {
     fn read_group_config(&mut self) -> EnvResult<GroupsConfig>;
     /// Deletes the groups configuration.
     fn delete_group_config(&mut self) -> EnvResult<()>;
-    /// Appends one command line to the CRM command queue.
-    fn queue_crm_commands(&mut self, cmd: &str) -> EnvResult<()>;
     /// Whether the CRM command queue is non-empty.
     fn any_pending_crm_command(&mut self) -> EnvResult<bool>;
     /// Takes the whole CRM command queue, leaving it empty.
@@ -299,8 +334,8 @@ pub trait Env {
 }
 
 /// One job for an asynchronous LRM worker: runs against the worker's own
-/// environment (upstream: the forked child's) and returns the job's raw
-/// wait status (05 §9.5).
+/// environment (upstream: the forked child's; see [`WorkerPool`]) and
+/// returns the job's raw wait status (05 §9.5).
 pub type WorkerJob = Box<dyn FnOnce(&mut dyn Env) -> i64 + Send>;
 
 /// A job that a worker finished, as the pool hands it back.
@@ -317,6 +352,18 @@ pub struct FinishedJob {
 /// Where an environment runs LRM jobs in parallel (05 §9.3). The pool owns
 /// the threads (or processes); the LRM only starts jobs and collects the
 /// finished ones, so results are recorded only when collected.
+///
+/// **Each job runs in its own environment** (07 §2.10), which the pool
+/// creates for it: same node, log identity and clock as the LRM's, but no
+/// state shared implicitly with the main loop — its own cluster file
+/// system handles and caches, no worker pool, and never a copy of the
+/// watchdog connection. That is what upstream's `after_fork` re-creates
+/// in a forked child; here it is the pool's duty, so the job itself needs
+/// no set-up call.
+///
+/// The pool never blocks: `start` returns once the worker is launched,
+/// `collect` returns what has finished so far. A job that never finishes
+/// simply stays running; the LRM's loop is bounded regardless (05 §9.3).
 pub trait WorkerPool {
     /// Starts a worker for `sid` running `job`; `payload` comes back with
     /// the result. `Err` carries the OS error text when no worker could be

@@ -11,9 +11,10 @@ use crate::config::groups::GroupsConfig;
 use crate::config::rules::RulesConfig;
 use crate::config::status::{LrmStatus, ManagerStatus, NodeRequest, ServiceEntry};
 use crate::env::{
-    Env, EnvError, EnvResult, FenceNotification, LogLevel, NodeStats, ServiceConf, ServiceConfig,
-    ServiceConfigChange, ServiceStats, StatsKind, Time, WatchdogHandle,
+    Env, EnvError, EnvResult, FenceNotification, LogLevel, NodeShutdown, NodeStats, ServiceConf,
+    ServiceConfig, ServiceConfigChange, ServiceStats, StatsKind, Time, WatchdogHandle, WorkerPool,
 };
+use crate::lrm::scripted_pool::ScriptedPool;
 use crate::types::{OrUnknown, RequestedState, ServiceState, Sid};
 
 /// Parses a sid literal of a test.
@@ -29,10 +30,17 @@ pub(super) struct FakeEnv {
     pub time: Time,
     /// Seconds slept in total (`sleep` and `sleep_until` relative to `time`).
     pub slept: i64,
+    /// Seconds `time` moves per second slept: 0 (the default) is the
+    /// tester's frozen clock, 1 the real daemon's, more a clock that runs
+    /// ahead of the sleeps (a loaded or suspended machine). The `Env`
+    /// sleep contract allows all of them.
+    pub clock_rate: i64,
     pub log: Vec<(LogLevel, String)>,
     pub quorate: bool,
     pub cfs_update: bool,
     pub node_shutdown: (bool, bool),
+    /// When set, `is_node_shutdown` fails with this text.
+    pub node_shutdown_error: Option<String>,
     /// Whether the agent lock can be had (not held by someone else).
     pub lock_free: bool,
     pub lock_held: bool,
@@ -56,6 +64,12 @@ pub(super) struct FakeEnv {
     pub raising: BTreeMap<Sid, String>,
     /// Plugin actions in call order (`start vm:1`, `shutdown vm:1 None`, …).
     pub calls: Vec<String>,
+    /// `get_max_workers`: 0 (the default) runs jobs inline.
+    pub max_workers: usize,
+    /// The worker pool offered to the LRM, if any.
+    pub pool: Option<ScriptedPool>,
+    /// The last value `unique_token` returned.
+    pub tokens: u64,
 }
 
 impl FakeEnv {
@@ -65,10 +79,12 @@ impl FakeEnv {
             node: "node1".into(),
             time: 20,
             slept: 0,
+            clock_rate: 0,
             log: Vec::new(),
             quorate: true,
             cfs_update: true,
             node_shutdown: (false, false),
+            node_shutdown_error: None,
             lock_free: true,
             lock_held: false,
             lock_attempts: 0,
@@ -87,6 +103,9 @@ impl FakeEnv {
             failing_migrations: BTreeSet::new(),
             raising: BTreeMap::new(),
             calls: Vec::new(),
+            max_workers: 0,
+            pool: None,
+            tokens: 0,
         }
     }
 
@@ -185,10 +204,14 @@ impl Env for FakeEnv {
         self.time
     }
     fn sleep(&mut self, secs: i64) {
+        let secs = secs.max(0);
         self.slept += secs;
+        self.time += secs * self.clock_rate;
     }
     fn sleep_until(&mut self, t: Time) {
-        self.slept += (t - self.time).max(0);
+        let secs = (t - self.time).max(0);
+        self.slept += secs;
+        self.time += secs * self.clock_rate;
     }
     fn loop_start_hook(&mut self) -> EnvResult<()> {
         Ok(())
@@ -196,9 +219,12 @@ impl Env for FakeEnv {
     fn loop_end_hook(&mut self) -> EnvResult<()> {
         Ok(())
     }
-    fn after_fork(&mut self) {}
     fn get_max_workers(&self) -> usize {
-        0
+        self.max_workers
+    }
+    fn unique_token(&mut self) -> u64 {
+        self.tokens += 1;
+        self.tokens
     }
     fn log(&mut self, level: LogLevel, msg: &str) {
         self.log.push((level, msg.to_string()));
@@ -213,8 +239,12 @@ impl Env for FakeEnv {
     fn cluster_state_update(&mut self) -> bool {
         self.cfs_update
     }
-    fn is_node_shutdown(&mut self) -> (bool, bool) {
-        self.node_shutdown
+    fn is_node_shutdown(&mut self) -> EnvResult<NodeShutdown> {
+        if let Some(e) = &self.node_shutdown_error {
+            return Err(EnvError::new(e.clone()));
+        }
+        let (shutdown, reboot) = self.node_shutdown;
+        Ok(NodeShutdown { shutdown, reboot })
     }
     fn get_node_version(&mut self, _node: &str) -> Option<String> {
         None
@@ -305,9 +335,6 @@ impl Env for FakeEnv {
     fn delete_group_config(&mut self) -> EnvResult<()> {
         unused("delete_group_config")
     }
-    fn queue_crm_commands(&mut self, _cmd: &str) -> EnvResult<()> {
-        unused("queue_crm_commands")
-    }
     fn any_pending_crm_command(&mut self) -> EnvResult<bool> {
         unused("any_pending_crm_command")
     }
@@ -362,5 +389,8 @@ impl Env for FakeEnv {
     }
     fn resource_remove_locks(&mut self, _sid: &Sid, _locks: &[&str]) -> EnvResult<Option<String>> {
         unused("resource_remove_locks")
+    }
+    fn worker_pool(&mut self) -> Option<&mut dyn WorkerPool> {
+        self.pool.as_mut().map(|p| p as &mut dyn WorkerPool)
     }
 }

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::config::status::{LrmResult, LrmStatus};
-use crate::env::{Env, EnvResult, LogLevel, Time};
+use crate::env::{Env, EnvResult, LogLevel, Time, Timing};
 use crate::types::{LrmMode, LrmState, OrUnknown};
 
 mod completion;
@@ -45,7 +45,11 @@ mod workers;
 #[cfg(test)]
 mod fake_env;
 #[cfg(test)]
+mod scripted_pool;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod worker_loop_tests;
 
 use protection::Protection;
 use view::ManagerView;
@@ -76,6 +80,8 @@ impl LrmShared {
 pub struct Lrm {
     /// The process-wide startup-write flag.
     shared: LrmShared,
+    /// Round lengths, sleeps and limits (05 §3).
+    timing: Timing,
     /// The node this LRM runs on.
     node: String,
     /// Current state; `startup` only inside the constructor.
@@ -103,10 +109,13 @@ pub struct Lrm {
 impl Lrm {
     /// Creates the LRM of `env`'s node and performs the change
     /// `startup => wait_for_agent_lock`, which logs
-    /// `status change startup => wait_for_agent_lock` (05 §2).
-    pub fn new(env: &mut dyn Env, shared: &LrmShared) -> Lrm {
+    /// `status change startup => wait_for_agent_lock` (05 §2). `timing`
+    /// gives every round length and limit ([`Timing::upstream`] for the
+    /// simulator and the Proxmox backend).
+    pub fn new(env: &mut dyn Env, shared: &LrmShared, timing: Timing) -> Lrm {
         let mut lrm = Lrm {
             shared: shared.clone(),
+            timing,
             node: env.nodename().to_string(),
             state: LrmState::Startup,
             state_change_time: env.get_time(),
@@ -170,7 +179,7 @@ impl Lrm {
             } else {
                 // 05 §5 step 2: nothing else happens until the CRM can see
                 // this LRM at least once.
-                env.sleep(5);
+                env.sleep(self.timing.startup_write_retry_sleep);
                 return Ok(self.shutdown_request.is_none());
             }
         }
@@ -248,7 +257,8 @@ impl Lrm {
 
     /// Runs the job queue (05 §9.3); returns the number of jobs left.
     fn run_workers(&mut self, env: &mut dyn Env) -> EnvResult<usize> {
-        self.work.run_workers(env, self.view.service_status())
+        self.work
+            .run_workers(env, &self.timing, self.view.service_status())
     }
 
     /// Manage resources (05 §9.1): queue the CRM's commands for this node,

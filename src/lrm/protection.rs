@@ -2,12 +2,7 @@
 //! acquiring or renewing the lock feeds (or opens) the watchdog; giving
 //! the watchdog up disables self-fencing.
 
-use crate::env::{Env, EnvResult, WatchdogHandle};
-
-/// Lock attempts beyond the first one before giving up (05 §3.1).
-const MAX_LOCK_RETRIES: u32 = 5;
-/// Seconds after which a failing acquisition gives up (05 §3.1).
-const LOCK_GIVE_UP_AFTER: i64 = 5;
+use crate::env::{Env, EnvResult, Timing, WatchdogHandle};
 
 /// The LRM's watchdog connection. The lock itself lives in the cluster;
 /// only the watchdog handle is local state.
@@ -22,8 +17,9 @@ impl Protection {
         self.watchdog.is_some()
     }
 
-    /// Acquires or renews `ha_agent_<node>_lock` (05 §3.1): at most six
-    /// attempts one second apart, giving up once more than 5 s passed.
+    /// Acquires or renews `ha_agent_<node>_lock` (05 §3.1): with
+    /// upstream's timing at most six attempts one second apart, giving up
+    /// once more than 5 s passed.
     /// On success the watchdog is fed, or opened if none is open: the
     /// watchdog is opened *only* together with the lock, so the node can
     /// only self-fence while it may run services.
@@ -31,7 +27,7 @@ impl Protection {
     /// Watchdog errors propagate (the simulated watchdog dies on an
     /// expired or unknown handle, as upstream's does); an update's own
     /// result carries no information beyond that.
-    pub(super) fn acquire(&mut self, env: &mut dyn Env) -> EnvResult<bool> {
+    pub(super) fn acquire(&mut self, env: &mut dyn Env, timing: &Timing) -> EnvResult<bool> {
         let start = env.get_time();
         let mut retries = 0;
         loop {
@@ -43,10 +39,10 @@ impl Protection {
                 return Ok(true);
             }
             retries += 1;
-            if retries > MAX_LOCK_RETRIES || env.get_time() - start > LOCK_GIVE_UP_AFTER {
+            if retries > timing.lock_retries || env.get_time() - start > timing.lock_give_up_after {
                 return Ok(false);
             }
-            env.sleep(1);
+            env.sleep(timing.lock_retry_sleep);
         }
     }
 

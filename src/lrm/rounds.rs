@@ -1,18 +1,9 @@
 //! The work phase of an iteration (05 §5.3): what the LRM does in the
 //! state it is in after the state-change phase, and whether it ends.
 
-use crate::env::{Env, EnvResult, LogLevel, Time};
+use crate::env::{Env, EnvResult, LogLevel};
 use crate::lrm::Lrm;
 use crate::types::{LrmMode, LrmState};
-
-/// Minimum length of an `active` round (seconds).
-const ACTIVE_ROUND: Time = 10;
-/// Minimum length of a `maintenance` round (seconds).
-const MAINTENANCE_ROUND: Time = 5;
-/// Sleep of a `wait_for_agent_lock` / `lost_agent_lock` round (seconds).
-const IDLE_SLEEP: i64 = 5;
-/// How long an LRM restart waits in `lost_agent_lock` before giving up.
-const LOST_LOCK_RESTART_GIVE_UP: Time = 90;
 
 impl Lrm {
     /// Runs the current state's work; returns whether the LRM continues.
@@ -25,7 +16,7 @@ impl Lrm {
                     return Ok(false);
                 }
                 self.write_status(env);
-                env.sleep(IDLE_SLEEP);
+                env.sleep(self.timing.lrm_idle_sleep);
                 Ok(true)
             }
             LrmState::Active => Ok(self.active_round(env)),
@@ -52,7 +43,7 @@ impl Lrm {
         if exit {
             return false;
         }
-        env.sleep_until(start + ACTIVE_ROUND);
+        env.sleep_until(start + self.timing.active_round);
         true
     }
 
@@ -117,12 +108,15 @@ impl Lrm {
                 );
                 // An LRM restart does not touch services, so after a while
                 // it may just end, leaving the watchdog to do its job.
+                let give_up = self.timing.lost_lock_restart_give_up;
                 if self.mode == LrmMode::Restart
-                    && env.get_time() - self.state_change_time > LOST_LOCK_RESTART_GIVE_UP
+                    && env.get_time() - self.state_change_time > give_up
                 {
                     env.log(
                         LogLevel::Err,
-                        "lost agent lock and restart request for over 90 seconds - giving up!",
+                        &format!(
+                            "lost agent lock and restart request for over {give_up} seconds - giving up!"
+                        ),
                     );
                     return Ok(false);
                 }
@@ -132,7 +126,7 @@ impl Lrm {
                 return Ok(false);
             }
         }
-        env.sleep(IDLE_SLEEP);
+        env.sleep(self.timing.lrm_idle_sleep);
         Ok(true)
     }
 
@@ -161,7 +155,7 @@ impl Lrm {
         if exit {
             return Ok(false);
         }
-        env.sleep_until(start + MAINTENANCE_ROUND);
+        env.sleep_until(start + self.timing.maintenance_round);
         Ok(true)
     }
 }

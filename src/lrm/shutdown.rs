@@ -3,7 +3,7 @@
 //! manual maintenance, which services to stop and which mode to report.
 
 use crate::config::datacenter::ShutdownPolicy;
-use crate::env::{Env, LogLevel};
+use crate::env::{Env, LogLevel, NodeShutdown};
 use crate::lrm::Lrm;
 use crate::types::{LrmMode, OrUnknown};
 
@@ -108,6 +108,24 @@ pub(super) fn plan(
     }
 }
 
+/// Asks the Env whether the node itself goes down (05 §7.1). When that
+/// cannot be told, the stop counts as an LRM restart, as upstream's
+/// ignored `systemctl` failure does (07 §2.9): services get frozen rather
+/// than stopped or moved, the safe choice. Upstream stays silent; the
+/// failure is logged here so an admin can see why a shutdown froze.
+fn detect_node_shutdown(env: &mut dyn Env) -> NodeShutdown {
+    match env.is_node_shutdown() {
+        Ok(node) => node,
+        Err(e) => {
+            env.log(
+                LogLevel::Warning,
+                &format!("unable to detect node shutdown, assuming LRM restart - {e}"),
+            );
+            NodeShutdown::default()
+        }
+    }
+}
+
 impl Lrm {
     /// Delivers a stop request (05 §7.2): SIGTERM/SIGINT/SIGQUIT in the
     /// daemon, `shutdown`/`reboot`/`restart-lrm` in the harness. Asks the
@@ -121,9 +139,14 @@ impl Lrm {
         if self.shutdown_request.is_some() {
             return;
         }
-        let (shutdown, reboot) = env.is_node_shutdown();
+        let node = detect_node_shutdown(env);
         let policy = env.get_datacenter_settings().ha.shutdown_policy();
-        let plan = plan(shutdown, reboot, &policy, self.mode == LrmMode::Maintenance);
+        let plan = plan(
+            node.shutdown,
+            node.reboot,
+            &policy,
+            self.mode == LrmMode::Maintenance,
+        );
         for (level, msg) in &plan.messages {
             env.log(*level, msg);
         }

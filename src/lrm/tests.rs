@@ -10,7 +10,7 @@ use crate::types::{NodeState, ResultCode, ServiceState};
 /// A fresh LRM on `env` with its own process-wide flag; the constructor's
 /// log line is checked and dropped.
 fn start(env: &mut FakeEnv) -> Lrm {
-    let lrm = Lrm::new(env, &LrmShared::default());
+    let lrm = Lrm::new(env, &LrmShared::default(), Timing::upstream());
     assert_eq!(
         env.take_log(),
         ["info status change startup => wait_for_agent_lock"]
@@ -112,6 +112,31 @@ fn a_failing_acquisition_makes_six_attempts() {
     assert_eq!(lrm.state(), LrmState::WaitForAgentLock);
     assert!(!lrm.has_watchdog());
     assert!(env.take_log().is_empty());
+}
+
+#[test]
+fn lock_pacing_and_round_lengths_come_from_the_timing() {
+    let mut timing = Timing::upstream();
+    timing.lock_retries = 2;
+    timing.lock_retry_sleep = 3;
+    timing.lrm_idle_sleep = 7;
+    timing.active_round = 20;
+    let mut env = FakeEnv::new();
+    env.set_service("vm:101", ServiceState::Started, "node1", "u1");
+    env.lock_free = false;
+    let mut lrm = Lrm::new(&mut env, &LrmShared::default(), timing);
+    env.take_log();
+    assert!(round(&mut lrm, &mut env));
+    assert_eq!(env.lock_attempts, 3);
+    // Two 3-second retries plus the idle round's 7-second sleep.
+    assert_eq!(env.slept, 2 * 3 + 7);
+
+    env.lock_free = true;
+    env.slept = 0;
+    assert!(round(&mut lrm, &mut env));
+    assert_eq!(lrm.state(), LrmState::Active);
+    // An active round sleeps until 20 s after its start.
+    assert_eq!(env.slept, 20);
 }
 
 #[test]
@@ -334,6 +359,25 @@ fn lrm_restart_freezes_and_ignores_new_commands() {
     assert!(!round(&mut lrm, &mut env));
     assert!(env.running.contains(&sid("vm:101")));
     assert!(!env.lock_held && env.watchdog.is_none());
+}
+
+#[test]
+fn an_undetectable_node_shutdown_counts_as_an_lrm_restart() {
+    let mut env = FakeEnv::new();
+    let mut lrm = active(&mut env);
+    // Even a policy that would stop services on a real shutdown.
+    env.set_policy(OrUnknown::Known(ShutdownPolicy::Failover));
+    env.node_shutdown = (true, false);
+    env.node_shutdown_error = Some("systemctl: failed to connect to bus".into());
+    lrm.shutdown_request(&mut env);
+    assert_eq!(
+        env.take_log(),
+        [
+            "warning unable to detect node shutdown, assuming LRM restart - systemctl: failed to connect to bus",
+            "info restart LRM, freeze all services",
+        ]
+    );
+    assert_eq!(lrm.mode(), LrmMode::Restart);
 }
 
 #[test]
@@ -642,7 +686,7 @@ fn the_startup_write_is_process_wide() {
     let mut env = FakeEnv::new();
     env.quorate = false;
     env.set_service("vm:101", ServiceState::Started, "node1", "u1");
-    let mut lrm = Lrm::new(&mut env, &shared);
+    let mut lrm = Lrm::new(&mut env, &shared, Timing::upstream());
     env.take_log();
     // Not quorate: nothing else happens this round.
     assert!(round(&mut lrm, &mut env));
@@ -660,13 +704,13 @@ fn the_startup_write_is_process_wide() {
     assert!(!round(&mut lrm, &mut env));
 
     env.quorate = true;
-    let mut lrm = Lrm::new(&mut env, &shared);
+    let mut lrm = Lrm::new(&mut env, &shared, Timing::upstream());
     round(&mut lrm, &mut env);
     assert!(shared.startup_status_written());
     assert_eq!(env.written.len(), 2);
     // Another LRM of the same process skips the startup write.
     let mut other = FakeEnv::new();
-    let mut lrm = Lrm::new(&mut other, &shared);
+    let mut lrm = Lrm::new(&mut other, &shared, Timing::upstream());
     round(&mut lrm, &mut other);
     assert_eq!(other.written.len(), 1);
 }

@@ -11,9 +11,6 @@ use crate::env::{Env, EnvResult, LogLevel};
 use crate::lrm::Lrm;
 use crate::types::{LrmMode, LrmState};
 
-/// Rounds without configured service before an `active` LRM goes idle.
-const MAX_ACTIVE_IDLE_ROUNDS: u32 = 60;
-
 impl Lrm {
     /// Runs the rules of `state` (the state the iteration started in).
     pub(super) fn change_state(
@@ -27,7 +24,7 @@ impl Lrm {
             LrmState::LostAgentLock => {
                 // Also while a shutdown is pending; a disarm is handled by
                 // the `active` rules of the next round.
-                if !fence_request && env.quorate() && self.protection.acquire(env)? {
+                if !fence_request && env.quorate() && self.protection.acquire(env, &self.timing)? {
                     self.set_state(env, LrmState::Active);
                 }
                 Ok(())
@@ -53,7 +50,7 @@ impl Lrm {
         if !fence_request
             && self.active_service_count() > 0
             && env.quorate()
-            && self.protection.acquire(env)?
+            && self.protection.acquire(env, &self.timing)?
         {
             self.set_state(env, LrmState::Active);
         }
@@ -72,7 +69,7 @@ impl Lrm {
                 "node needs to be fenced - releasing agent_lock",
             );
             self.set_state(env, LrmState::LostAgentLock);
-        } else if !self.protection.acquire(env)? {
+        } else if !self.protection.acquire(env, &self.timing)? {
             self.set_state(env, LrmState::LostAgentLock);
         } else if self.mode == LrmMode::Maintenance {
             self.set_state(env, LrmState::Maintenance);
@@ -88,12 +85,11 @@ impl Lrm {
             // Safe to go idle only after a long time with nothing
             // configured and no job left (05 §6).
             self.active_idle_rounds += 1;
-            if self.active_idle_rounds > MAX_ACTIVE_IDLE_ROUNDS {
+            let max = self.timing.lrm_max_idle_rounds;
+            if self.active_idle_rounds > max {
                 env.log(
                     LogLevel::Info,
-                    &format!(
-                        "node had no service configured for {MAX_ACTIVE_IDLE_ROUNDS} rounds, going idle."
-                    ),
+                    &format!("node had no service configured for {max} rounds, going idle."),
                 );
                 self.protection.release_lock(env);
                 self.protection.give_up_watchdog(env)?;
@@ -130,11 +126,11 @@ impl Lrm {
         } else if self.active_service_count() > 0 || self.run_workers(env)? > 0 {
             // Services still need this node: keep (or, if it was closed
             // earlier in maintenance, reopen) lock and watchdog.
-            if !self.protection.acquire(env)? {
+            if !self.protection.acquire(env, &self.timing)? {
                 self.set_state(env, LrmState::LostAgentLock);
             }
         } else if self.mode != LrmMode::Maintenance {
-            let next = if self.protection.acquire(env)? {
+            let next = if self.protection.acquire(env, &self.timing)? {
                 LrmState::Active
             } else {
                 LrmState::LostAgentLock

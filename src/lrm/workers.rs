@@ -13,6 +13,14 @@
 //!   is recorded only when its worker is collected, possibly by a later
 //!   call.
 //!
+//! The asynchronous loop is bounded twice: by upstream's time budget and
+//! by a number of passes ([`Timing::worker_loop_passes`], 9 with
+//! upstream's values). Where the clock keeps pace with the 1 s sleeps the
+//! two agree; where a sleep does not move the clock (the Env contract
+//! allows it) the pass count ends the loop. Either way a job that never
+//! finishes only stays running in the pool and is looked at again by the
+//! next call, as upstream leaves an unfinished child to the next round.
+//!
 //! The pool only runs jobs; it owns the threads, so this module stays
 //! pure. While a sid's worker runs, the sid is never started again (one
 //! job per sid). Upstream keeps the running job in its queue and ignores
@@ -24,7 +32,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::status::ServiceEntry;
-use crate::env::{Env, EnvResult, LogLevel, ServiceConf, ServiceConfig, WorkerJob};
+use crate::env::{Env, EnvResult, LogLevel, ServiceConf, ServiceConfig, Timing, WorkerJob};
 use crate::lrm::completion::WaitStatus;
 use crate::lrm::exec::exec_resource_agent;
 use crate::lrm::work::{Job, Work};
@@ -41,12 +49,13 @@ impl Work {
     pub(super) fn run_workers(
         &mut self,
         env: &mut dyn Env,
+        timing: &Timing,
         service_status: &BTreeMap<Sid, ServiceEntry>,
     ) -> EnvResult<usize> {
         let (config, _) = env.read_service_config()?;
         let max_workers = env.get_max_workers();
         if max_workers > 0 && env.worker_pool().is_some() {
-            return self.run_async(env, max_workers, &config, service_status);
+            return self.run_async(env, timing, max_workers, &config, service_status);
         }
 
         // Synchronous jobs all finish in the first pass, so one pass is
@@ -65,16 +74,21 @@ impl Work {
     }
 
     /// The asynchronous loop of 05 §9.3 step 2: collect, start what the
-    /// worker limit allows, sleep a second, for at most 8 seconds.
+    /// worker limit allows, sleep a second; for at most 8 seconds and at
+    /// most 9 passes (upstream's timing; module doc).
     fn run_async(
         &mut self,
         env: &mut dyn Env,
+        timing: &Timing,
         max_workers: usize,
         config: &ServiceConfig,
         service_status: &BTreeMap<Sid, ServiceEntry>,
     ) -> EnvResult<usize> {
         let start = env.get_time();
-        while env.get_time() - start <= WORKER_LOOP_BUDGET {
+        for _ in 0..timing.worker_loop_passes() {
+            if env.get_time() - start > timing.worker_loop_budget {
+                break;
+            }
             self.collect_workers(env, service_status)?;
             let mut count = env.worker_pool().map_or(0, |p| p.running());
             for sid in self.pass_order() {
@@ -111,7 +125,7 @@ impl Work {
             if count == 0 {
                 break;
             }
-            env.sleep(1);
+            env.sleep(timing.worker_poll_sleep);
         }
         let running = env.worker_pool().map_or(0, |p| p.running());
         let waiting = match env.worker_pool() {
@@ -154,22 +168,20 @@ impl Work {
     }
 }
 
-/// How long one asynchronous `run_workers` call keeps looping (05 §3).
-const WORKER_LOOP_BUDGET: i64 = 8;
-
 /// The job a worker runs: execute, and turn the outcome into the wait
 /// status of a child that exits with the job's return code. A raised error
 /// is logged by the worker and becomes exit code 255 (upstream's child
-/// exits with −1), not the synchronous mode's "failed to execute".
+/// exits with −1), not the synchronous mode's "failed to execute". The
+/// `env` is the worker's own, which the pool set up (no `after_fork`
+/// step: see [`WorkerPool`](crate::env::WorkerPool)).
 fn worker_job(sid: Sid, conf: Option<ServiceConf>, job: &Job) -> WorkerJob {
     let command = job.command.clone();
     let params = job.params.clone();
     Box::new(move |env: &mut dyn Env| {
-        env.after_fork();
         let code = match exec_resource_agent(env, &sid, conf.as_ref(), &command, &params) {
             Ok(code) => code.code() & 0xff,
             Err(e) => {
-                env.log(LogLevel::Err, &e.0);
+                env.log(LogLevel::Err, e.message());
                 255
             }
         };
@@ -184,7 +196,7 @@ fn execute(env: &mut dyn Env, sid: &Sid, config: &ServiceConfig, job: &Job) -> W
     match exec_resource_agent(env, sid, config.get(sid), &job.command, &job.params) {
         Ok(code) => WaitStatus::from_result(code),
         Err(e) => {
-            env.log(LogLevel::Err, &e.0);
+            env.log(LogLevel::Err, e.message());
             WaitStatus::FAILED
         }
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::env::{DaemonKind, SimEnv};
 use super::hardware::SharedHardware;
 use crate::crm::Crm;
-use crate::env::{Env, LogLevel, Time};
+use crate::env::{Env, LogLevel, Time, Timing};
 use crate::lrm::{Lrm, LrmShared};
 
 /// A running CRM.
@@ -98,7 +98,7 @@ impl Cluster {
     pub fn start_crm(&mut self, node: &str) {
         if let Some(slot) = self.nodes.get_mut(node) {
             if slot.crm.is_none() {
-                let daemon = Crm::new(&mut slot.crm_env);
+                let daemon = Crm::new(&mut slot.crm_env, Timing::upstream());
                 slot.crm = Some(CrmSlot {
                     daemon,
                     stop_requested: false,
@@ -111,7 +111,7 @@ impl Cluster {
     pub fn start_lrm(&mut self, node: &str) {
         if let Some(slot) = self.nodes.get_mut(node) {
             if slot.lrm.is_none() {
-                let daemon = Lrm::new(&mut slot.lrm_env, &self.lrm_shared);
+                let daemon = Lrm::new(&mut slot.lrm_env, &self.lrm_shared, Timing::upstream());
                 slot.lrm = Some(LrmSlot {
                     daemon,
                     restart: false,

@@ -24,16 +24,14 @@ use crate::config::groups::GroupsConfig;
 use crate::config::rules::RulesConfig;
 use crate::config::status::{LrmStatus, ManagerStatus};
 use crate::env::{
-    Env, EnvError, EnvResult, FenceNotification, LogLevel, NodeStats, ServiceConfig,
-    ServiceConfigChange, ServiceStats, StatsKind, Time, WatchdogHandle, WorkerPool,
+    Env, EnvError, EnvErrorKind, EnvResult, FenceNotification, LogLevel, NodeShutdown, NodeStats,
+    ServiceConfig, ServiceConfigChange, ServiceStats, StatsKind, Time, Timing, WatchdogHandle,
+    WorkerPool,
 };
 use crate::types::{ResourceType, Sid};
 
 /// Sanity limit of the loop delay of one iteration (01 §5.3).
 pub const MAX_LOOP_DELAY: i64 = 300;
-
-/// Longest live iteration before the daemon is aborted (01 §10).
-pub const MAX_LIVE_ITERATION: i64 = 30;
 
 /// Parallel LRM workers in the live simulator (01 §10).
 pub const LIVE_MAX_WORKERS: usize = 4;
@@ -215,7 +213,7 @@ impl SimEnv {
     fn with_cfs<T>(&self, f: impl FnOnce(&mut Hardware) -> EnvResult<T>) -> EnvResult<T> {
         let mut hw = self.hw();
         if !hw.node(&self.node).is_none_or(|n| n.cfs_rw) {
-            return Err(EnvError::new(CFS_ERROR));
+            return Err(EnvError::with_kind(EnvErrorKind::Unavailable, CFS_ERROR));
         }
         f(&mut hw)
     }
@@ -304,8 +302,10 @@ impl Env for SimEnv {
 
     fn loop_end_hook(&mut self) -> EnvResult<()> {
         if let Some(l) = &self.live {
+            // The slow-loop limit of upstream's timing (01 §10: the live
+            // simulator aborts where the real daemon warns).
             let took = (l.clock.now_f64() - l.loop_start) as i64;
-            if took > MAX_LIVE_ITERATION {
+            if took > Timing::upstream().slow_loop {
                 return Err(EnvError::new(format!(
                     "loop took too long ({took} seconds)"
                 )));
@@ -323,14 +323,16 @@ impl Env for SimEnv {
         Ok(())
     }
 
-    fn after_fork(&mut self) {}
-
     fn get_max_workers(&self) -> usize {
         if self.live.is_some() {
             LIVE_MAX_WORKERS
         } else {
             0
         }
+    }
+
+    fn unique_token(&mut self) -> u64 {
+        self.hw.borrow_mut().next_token()
     }
 
     fn log(&mut self, level: LogLevel, msg: &str) {
@@ -368,13 +370,13 @@ impl Env for SimEnv {
             .is_none_or(|n| n.cfs_update)
     }
 
-    fn is_node_shutdown(&mut self) -> (bool, bool) {
+    fn is_node_shutdown(&mut self) -> EnvResult<NodeShutdown> {
         use super::hardware::ShutdownKind;
-        match self.hw.borrow().node(&self.node).and_then(|n| n.shutdown) {
-            None => (false, false),
-            Some(ShutdownKind::Shutdown) => (true, false),
-            Some(ShutdownKind::Reboot) => (true, true),
-        }
+        let kind = self.hw.borrow().node(&self.node).and_then(|n| n.shutdown);
+        Ok(NodeShutdown {
+            shutdown: kind.is_some(),
+            reboot: kind == Some(ShutdownKind::Reboot),
+        })
     }
 
     fn get_node_version(&mut self, node: &str) -> Option<String> {
@@ -471,13 +473,6 @@ impl Env for SimEnv {
 
     fn delete_group_config(&mut self) -> EnvResult<()> {
         self.with_cfs(Hardware::delete_group_config)
-    }
-
-    fn queue_crm_commands(&mut self, cmd: &str) -> EnvResult<()> {
-        self.with_cfs(|hw| {
-            hw.queue_crm_command(cmd);
-            Ok(())
-        })
     }
 
     fn any_pending_crm_command(&mut self) -> EnvResult<bool> {
@@ -638,10 +633,9 @@ mod tests {
     fn cfs_failure_affects_shared_state_only() {
         let (hw, mut a, mut b) = setup();
         hw.borrow_mut().node_mut("node1").unwrap().cfs_rw = false;
-        let err = EnvError::new(CFS_ERROR);
+        let err = EnvError::with_kind(EnvErrorKind::Unavailable, CFS_ERROR);
         assert_eq!(a.read_manager_status(), Err(err.clone()));
         assert_eq!(a.read_service_config().map(|_| ()), Err(err.clone()));
-        assert_eq!(a.queue_crm_commands("arm-ha"), Err(err.clone()));
         assert_eq!(a.any_pending_crm_command(), Err(err.clone()));
         assert_eq!(a.read_lrm_status(Some("node2")), Err(err.clone()));
         assert_eq!(
@@ -675,6 +669,19 @@ mod tests {
     }
 
     #[test]
+    fn unique_tokens_are_shared_by_the_whole_cluster() {
+        let (hw, mut a, mut b) = setup();
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..100 {
+            assert!(seen.insert(a.unique_token()));
+            assert!(seen.insert(b.unique_token()));
+        }
+        // A daemon restarted with a fresh environment continues the count.
+        let mut c = SimEnv::new(hw.clone(), "node1", DaemonKind::Crm);
+        assert!(seen.insert(c.unique_token()));
+    }
+
+    #[test]
     fn versions_and_shutdown_flags() {
         let (hw, mut a, _) = setup();
         assert_eq!(
@@ -683,9 +690,13 @@ mod tests {
         );
         hw.borrow_mut().node_mut("node2").unwrap().version = Some("8.4.1".into());
         assert_eq!(a.get_node_version("node2").as_deref(), Some("8.4.1"));
-        assert_eq!(a.is_node_shutdown(), (false, false));
+        let flags = |shutdown, reboot| Ok(NodeShutdown { shutdown, reboot });
+        assert_eq!(a.is_node_shutdown(), flags(false, false));
         hw.borrow_mut().node_mut("node1").unwrap().shutdown =
             Some(super::super::hardware::ShutdownKind::Reboot);
-        assert_eq!(a.is_node_shutdown(), (true, true));
+        assert_eq!(a.is_node_shutdown(), flags(true, true));
+        hw.borrow_mut().node_mut("node1").unwrap().shutdown =
+            Some(super::super::hardware::ShutdownKind::Shutdown);
+        assert_eq!(a.is_node_shutdown(), flags(true, false));
     }
 }

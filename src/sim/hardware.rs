@@ -323,6 +323,8 @@ pub struct Hardware {
     pub(super) locks: BTreeMap<String, LockEntry>,
     pub(super) watchdogs: BTreeMap<String, WatchdogEntry>,
     watchdog_counter: u64,
+    /// Last token handed out by [`Hardware::next_token`].
+    token_counter: u64,
     /// `fa` start failures so far, per sid, shared by all nodes (01 §6.13).
     pub(super) fa_start_tries: BTreeMap<String, u32>,
     /// `fa` migrate failures so far, per sid.
@@ -423,6 +425,7 @@ impl Hardware {
             locks: BTreeMap::new(),
             watchdogs: BTreeMap::new(),
             watchdog_counter: 0,
+            token_counter: 0,
             fa_start_tries: BTreeMap::new(),
             fa_migrate_tries: BTreeMap::new(),
             log: LogSink::new(),
@@ -441,6 +444,14 @@ impl Hardware {
     /// The hardware clock `H`.
     pub fn time(&self) -> Time {
         self.time
+    }
+
+    /// A number never handed out before in this cluster: what every
+    /// environment's `unique_token` returns (one counter for all nodes, so
+    /// tokens are unique cluster-wide however often daemons restart).
+    pub fn next_token(&mut self) -> u64 {
+        self.token_counter += 1;
+        self.token_counter
     }
 
     /// Sets the hardware clock (the run loop's business, 01 §5.2).

@@ -23,7 +23,6 @@ mod tests;
 
 use crate::config::status::{LrmResult, ServiceEntry};
 use crate::crm::manager::{Manager, Round};
-use crate::crm::node_status::FENCE_DELAY;
 use crate::env::{Env, EnvResult, LogLevel, ServiceConf};
 use crate::types::{NodeState, OrUnknown, RequestedState, ServiceState, Sid};
 
@@ -151,7 +150,7 @@ fn state_of(m: &Manager, sid: &Sid) -> Option<ServiceState> {
 
 /// offline-delayed(node) (03 §0, 02 §5.4) at the environment's time.
 fn offline_delayed(m: &mut Manager, env: &dyn Env, node: &str) -> bool {
-    m.ns.offline_delayed(node, env.get_time(), FENCE_DELAY)
+    m.ns.offline_delayed(node, env.get_time(), m.timing.fence_delay)
 }
 
 /// Whether the node state of `node` is exactly `state`.

@@ -9,7 +9,7 @@ use crate::config::groups::GroupsConfig;
 use crate::config::rules::RulesConfig;
 use crate::config::status::{LrmStatus, ManagerStatus};
 use crate::env::{
-    Env, EnvError, EnvResult, FenceNotification, LogLevel, NodeStats, ServiceConfig,
+    Env, EnvError, EnvResult, FenceNotification, LogLevel, NodeShutdown, NodeStats, ServiceConfig,
     ServiceConfigChange, ServiceStats, StatsKind, Time, WatchdogHandle,
 };
 use crate::types::Sid;
@@ -42,6 +42,11 @@ pub(crate) struct FakeEnv {
     /// Node statistics returned for both kinds; `None` makes the call
     /// fail with `no node stats`.
     pub node_stats: Option<BTreeMap<String, NodeStats>>,
+    /// The last value `unique_token` returned.
+    pub tokens: u64,
+    /// Cluster members and their online flags (`get_node_info`; always
+    /// quorate).
+    pub members: BTreeMap<String, bool>,
 }
 
 impl FakeEnv {
@@ -84,16 +89,19 @@ impl Env for FakeEnv {
     fn loop_end_hook(&mut self) -> EnvResult<()> {
         Ok(())
     }
-    fn after_fork(&mut self) {}
     fn get_max_workers(&self) -> usize {
         0
+    }
+    fn unique_token(&mut self) -> u64 {
+        self.tokens += 1;
+        self.tokens
     }
     fn log(&mut self, level: LogLevel, msg: &str) {
         self.logs.push((level, msg.to_string()));
     }
     fn send_notification(&mut self, _notification: &FenceNotification) {}
     fn get_node_info(&mut self) -> EnvResult<(BTreeMap<String, bool>, bool)> {
-        Ok((BTreeMap::new(), true))
+        Ok((self.members.clone(), true))
     }
     fn quorate(&mut self) -> bool {
         true
@@ -101,8 +109,8 @@ impl Env for FakeEnv {
     fn cluster_state_update(&mut self) -> bool {
         true
     }
-    fn is_node_shutdown(&mut self) -> (bool, bool) {
-        (false, false)
+    fn is_node_shutdown(&mut self) -> EnvResult<NodeShutdown> {
+        Ok(NodeShutdown::default())
     }
     fn get_node_version(&mut self, _node: &str) -> Option<String> {
         None
@@ -169,9 +177,6 @@ impl Env for FakeEnv {
         Ok(GroupsConfig::default())
     }
     fn delete_group_config(&mut self) -> EnvResult<()> {
-        Ok(())
-    }
-    fn queue_crm_commands(&mut self, _cmd: &str) -> EnvResult<()> {
         Ok(())
     }
     fn any_pending_crm_command(&mut self) -> EnvResult<bool> {

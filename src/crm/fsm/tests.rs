@@ -10,6 +10,7 @@ use crate::config::datacenter::CrsSettings;
 use crate::config::rules::RulesFormat;
 use crate::config::status::{ManagerStatus, ServiceCmd};
 use crate::crm::placement::{CompiledRules, OnlineNodeUsage};
+use crate::env::Timing;
 use crate::types::{NodeState, ResultCode};
 
 /// A manager with a node status, services and configuration, plus the
@@ -57,7 +58,7 @@ impl T {
                 .collect(),
             ..Default::default()
         };
-        let mut m = Manager::new(&mut env).unwrap();
+        let mut m = Manager::new(&mut env, Timing::upstream()).unwrap();
         for (n, _) in nodes {
             m.ns.last_online.insert(n.to_string(), now);
         }

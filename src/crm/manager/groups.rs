@@ -12,8 +12,6 @@ use crate::types::{LrmMode, LrmState, NodeState, OrUnknown, Sid};
 
 /// Oldest pve-manager version that understands rules (02 §3.5).
 const MIN_RULES_VERSION: &str = "9.0.0~16";
-/// Rounds between two migration attempts.
-const GROUP_MIGRATION_RETRY: i64 = 6;
 
 /// Groups → resources (04 §7.2): a service in a group gets `failback`
 /// from the group's `nofailback` (overriding its own setting).
@@ -110,16 +108,19 @@ impl Manager {
         if self.group_migration_round > 0 {
             return Ok(());
         }
-        self.group_migration_round = GROUP_MIGRATION_RETRY;
+        self.group_migration_round = self.timing.group_migration_retry_rounds;
         env.log(LogLevel::Notice, "start ha group migration...");
         match self.migrate_groups(env) {
             Ok(()) => env.log(LogLevel::Notice, "ha groups migration successful"),
             Err(e) => {
                 env.log(LogLevel::Err, &format!("abort ha groups migration: {e}"));
                 env.log(LogLevel::Err, "ha groups migration failed");
+                // Upstream's text: rounds and their nominal length.
+                let rounds = self.timing.group_migration_retry_rounds;
+                let secs = rounds.saturating_mul(self.timing.master_round);
                 env.log(
                     LogLevel::Notice,
-                    "retry ha groups migration in 6 rounds (~ 60 seconds)",
+                    &format!("retry ha groups migration in {rounds} rounds (~ {secs} seconds)"),
                 );
             }
         }

@@ -14,13 +14,12 @@ mod rules;
 pub(crate) use commands::Motion;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::datacenter::{CrsMode, CrsSettings};
 use crate::config::status::{Disarm, LrmResult, ManagerStatus, NodeRequest, ServiceEntry};
 use crate::crm::node_status::NodeStatus;
 use crate::crm::placement::{CompiledRules, OnlineNodeUsage};
-use crate::env::{Env, EnvResult, ServiceConfig};
+use crate::env::{Env, EnvResult, ServiceConfig, Timing};
 use crate::types::{LrmMode, OrUnknown, Sid};
 
 /// Inputs of one manager round that the service handlers read.
@@ -65,8 +64,8 @@ pub struct Manager {
     pub(crate) sustained_imbalance_round: i64,
     /// Whether the last round found every LRM disarmed (02 §3.10).
     pub(crate) all_lrms_disarmed: bool,
-    /// Counter making uids unique within this manager.
-    uid_counter: u64,
+    /// Delays and round counts (02 §1).
+    pub(crate) timing: Timing,
     /// The node name folded into 64 bits, once, for [`Manager::new_uid`].
     uid_seed: u64,
 }
@@ -74,7 +73,7 @@ pub struct Manager {
 impl Manager {
     /// Becomes master (02 §3.1): takes over the on-disk status of the
     /// previous master. A read error propagates to the CRM iteration.
-    pub fn new(env: &mut dyn Env) -> EnvResult<Self> {
+    pub fn new(env: &mut dyn Env, timing: Timing) -> EnvResult<Self> {
         let old: ManagerStatus = env.read_manager_status()?;
         let mut m = Manager {
             nodename: env.nodename().to_string(),
@@ -87,10 +86,10 @@ impl Manager {
             crs: CrsSettings::default(),
             crs_mode: OrUnknown::Known(CrsMode::Basic),
             compiled_digests: None,
-            group_migration_round: 3,
+            group_migration_round: timing.group_migration_first_round,
             sustained_imbalance_round: 0,
             all_lrms_disarmed: false,
-            uid_counter: 0,
+            timing,
             uid_seed: env
                 .nodename()
                 .bytes()
@@ -109,16 +108,16 @@ impl Manager {
 
     /// A fresh uid (02 §3.15): 22 characters of the base64 alphabet. Uids
     /// are opaque keys that are never logged, so instead of upstream's MD5
-    /// over state, pid and time they mix the node, the time and a counter
-    /// that is unique within the process (upstream's counter is process-wide
-    /// too, 01 §6.13) — cheap enough to re-arm thousands of services per
-    /// round.
-    pub(crate) fn new_uid(&mut self, env: &dyn Env) -> String {
-        static PROCESS_COUNTER: AtomicU64 = AtomicU64::new(0);
-        self.uid_counter += 1;
-        let n = PROCESS_COUNTER.fetch_add(1, Ordering::Relaxed);
+    /// over state, pid and time they mix the node, the time and the
+    /// environment's [`unique_token`](Env::unique_token) (upstream's
+    /// counter is process-wide, 01 §6.13; here the environment owns it, so
+    /// the manager keeps no global state) — cheap enough to re-arm
+    /// thousands of services per round. Distinct tokens give distinct
+    /// uids: `lo` is a bijection of the token for a fixed `hi`.
+    pub(crate) fn new_uid(&mut self, env: &mut dyn Env) -> String {
+        let token = env.unique_token();
         let hi = splitmix64(self.uid_seed ^ (env.get_time() as u64).rotate_left(24));
-        let lo = splitmix64(hi ^ n.rotate_left(32) ^ self.uid_counter);
+        let lo = splitmix64(hi ^ token);
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&hi.to_be_bytes());
         bytes[8..].copy_from_slice(&lo.to_be_bytes());
@@ -185,16 +184,18 @@ mod tests {
 
     use super::Manager;
     use crate::crm::fsm::test_env::FakeEnv;
+    use crate::env::Timing;
 
     #[test]
     fn uids_are_unique_base64_tokens() {
         let mut env = FakeEnv::new("node1", 100);
-        let mut a = Manager::new(&mut env).expect("manager");
-        let mut b = Manager::new(&mut env).expect("second manager, same node and second");
+        let mut a = Manager::new(&mut env, Timing::upstream()).expect("manager");
+        let mut b = Manager::new(&mut env, Timing::upstream())
+            .expect("second manager, same node and second");
         let mut seen = BTreeSet::new();
         for _ in 0..5000 {
             for m in [&mut a, &mut b] {
-                let uid = m.new_uid(&env);
+                let uid = m.new_uid(&mut env);
                 assert_eq!(uid.len(), 22, "{uid}");
                 assert!(uid
                     .bytes()

@@ -31,7 +31,12 @@ impl Manager {
             }
         }
 
-        self.ns.update(env, &node_info, &round.lrm_modes);
+        self.ns.update(
+            env,
+            &node_info,
+            &round.lrm_modes,
+            self.timing.gone_node_delete_delay,
+        );
 
         if !self.ns.node_is_operational(&self.nodename) {
             env.log(LogLevel::Info, "master seems offline");

@@ -15,7 +15,7 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 
 use crate::crm::Crm;
-use crate::env::{Env, EnvResult, FinishedJob, LogLevel, WorkerJob, WorkerPool};
+use crate::env::{Env, EnvResult, FinishedJob, LogLevel, Timing, WorkerJob, WorkerPool};
 use crate::lrm::{Lrm, LrmShared};
 use crate::sim::env::{DaemonKind, SimEnv};
 use crate::sim::hardware::{Killed, Life, SharedHardware};
@@ -70,7 +70,7 @@ enum Kind {
 pub fn prepare_crm(hw: &SharedHardware, node: &str, clock: LiveClock) -> Prepared {
     let life = Life::new();
     let mut env = SimEnv::live(hw.for_life(&life), node, DaemonKind::Crm, clock);
-    let crm = Crm::new(&mut env);
+    let crm = Crm::new(&mut env, Timing::upstream());
     Prepared {
         life,
         env,
@@ -91,7 +91,7 @@ pub fn prepare_lrm(
     let mut env = SimEnv::live(hw.for_life(&life), node, DaemonKind::Lrm, clock);
     let pool = ThreadPool::new(env.worker_env());
     env.set_worker_pool(Box::new(pool));
-    let lrm = Lrm::new(&mut env, shared);
+    let lrm = Lrm::new(&mut env, shared, Timing::upstream());
     Prepared {
         life,
         env,
@@ -158,7 +158,7 @@ fn drive(env: &mut SimEnv, clock: LiveClock, mut step: impl FnMut(&mut SimEnv) -
                 return;
             }
             Err(e) => {
-                env.log(LogLevel::Err, &e.0);
+                env.log(LogLevel::Err, e.message());
                 return;
             }
         }
@@ -168,7 +168,9 @@ fn drive(env: &mut SimEnv, clock: LiveClock, mut step: impl FnMut(&mut SimEnv) -
 
 /// The LRM's worker pool: a thread per job (upstream forks a child per
 /// job), results handed back through a channel and taken only when the
-/// LRM collects them.
+/// LRM collects them. Each job runs in its own environment, a fresh
+/// [`SimEnv::worker_env`] of the LRM's (same node, log id, clock and
+/// life; no pool, no watchdog), as the `WorkerPool` contract asks.
 pub struct ThreadPool {
     /// The LRM's environment, copied for each worker.
     template: SimEnv,
@@ -325,7 +327,7 @@ mod tests {
             pool: ThreadPool::new(env.worker_env()),
             most: most.clone(),
         }));
-        let mut lrm = Lrm::new(&mut env, &LrmShared::default());
+        let mut lrm = Lrm::new(&mut env, &LrmShared::default(), Timing::upstream());
         for _ in 0..20 {
             assert!(lrm.do_one_iteration(&mut env).unwrap());
             if hw.borrow().lrm_status("node1").results.len() == 6 {
@@ -349,6 +351,36 @@ mod tests {
         }
         let most = most.load(Ordering::SeqCst);
         assert!(most > 1 && most <= 4, "{most} workers at once");
+    }
+
+    #[test]
+    fn every_job_runs_in_its_own_environment_without_a_pool() {
+        let hw = cluster(0);
+        let clock = LiveClock::new(500.0);
+        let life = Life::new();
+        let mut env = SimEnv::live(hw.for_life(&life), "node1", DaemonKind::Lrm, clock);
+        env.set_worker_pool(Box::new(ThreadPool::new(env.worker_env())));
+        let (tx, rx) = channel();
+        let pool = env.worker_pool().expect("the LRM's pool");
+        for i in 0..2 {
+            let tx = tx.clone();
+            let job: WorkerJob = Box::new(move |job_env: &mut dyn Env| {
+                let _ = tx.send((
+                    job_env.nodename().to_string(),
+                    job_env.worker_pool().is_none(),
+                ));
+                0
+            });
+            let sid: Sid = format!("vm:{}", 101 + i).parse().unwrap();
+            pool.start(&sid, job, Box::new(())).unwrap();
+        }
+        let seen: Vec<(String, bool)> = (0..2)
+            .map(|_| rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap())
+            .collect();
+        for (node, no_pool) in &seen {
+            assert_eq!(node, "node1");
+            assert!(no_pool, "a worker cannot start workers");
+        }
     }
 
     #[test]

@@ -418,7 +418,7 @@ impl Runtime {
                 // Directly, without an `execute` line (01 §10).
                 self.hw_now()
                     .set_service_key(sid, "state", state)
-                    .map_err(|e| ApiError::NotFound(e.0))?;
+                    .map_err(|e| ApiError::NotFound(e.message().to_string()))?;
                 Ok(vec![format!("service {sid} {state}")])
             }
             Action::Migrate {
@@ -507,7 +507,7 @@ impl Runtime {
         drop(self.hw_now());
         ctl.commands
             .hardware_command(cmd, id)
-            .map_err(|e: EnvError| ApiError::BadRequest(e.0))
+            .map_err(|e: EnvError| ApiError::BadRequest(e.message().to_string()))
     }
 
     /// `power <node> on` (01 §4.4, §10): a node that was off gets a fresh

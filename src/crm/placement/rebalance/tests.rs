@@ -9,7 +9,7 @@ use crate::config::datacenter::CrsSettings;
 use crate::config::status::{ManagerStatus, ServiceCmd};
 use crate::crm::fsm::test_env::FakeEnv;
 use crate::crm::placement::{CompiledRules, OnlineNodeUsage};
-use crate::env::{NodeStats, ServiceStats, Usage};
+use crate::env::{NodeStats, ServiceStats, Timing, Usage};
 use crate::types::{NodeState, Sid};
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -276,7 +276,7 @@ fn manager_10_2(crs: CrsSettings, sids: &[&str]) -> (FakeEnv, Manager) {
             })
             .collect(),
     );
-    let mut m = Manager::new(&mut env).unwrap();
+    let mut m = Manager::new(&mut env, Timing::upstream()).unwrap();
     for s in sids {
         let usage = Usage {
             maxcpu: Some(2.0),
