@@ -74,12 +74,6 @@ const INTERIOR_MUTABLE: &[&str] = &[
     "Condvar",
 ];
 
-/// Known global state, by file and static name, that another change
-/// removes. An entry whose static is gone fails the test: delete it then.
-const ALLOWED_GLOBAL_STATE: &[(&str, &str)] = &[
-    ("src/crm/manager/mod.rs", "PROCESS_COUNTER"), // removed by the seams branch; delete at merge
-];
-
 /// One source file of a layer.
 struct Source {
     /// `src/crm/manager/mod.rs`.
@@ -315,23 +309,11 @@ fn pure_layers_do_no_io() {
 #[test]
 fn core_keeps_no_global_mutable_state() {
     let mut violations = Vec::new();
-    let mut allowed_seen = BTreeSet::new();
     for layer in CORE {
         for s in sources(layer) {
             for (line, name, what) in global_state_violations(&s.code) {
-                if ALLOWED_GLOBAL_STATE.contains(&(s.rel.as_str(), name.as_str())) {
-                    allowed_seen.insert((s.rel.clone(), name));
-                } else {
-                    violations.push(format!("{}:{line}: {what} {name}", s.rel));
-                }
+                violations.push(format!("{}:{line}: {what} {name}", s.rel));
             }
-        }
-    }
-    for (file, name) in ALLOWED_GLOBAL_STATE {
-        if !allowed_seen.contains(&(file.to_string(), name.to_string())) {
-            violations.push(format!(
-                "{file}: allowlisted {name} is gone: delete its ALLOWED_GLOBAL_STATE entry"
-            ));
         }
     }
     assert!(
