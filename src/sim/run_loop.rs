@@ -151,7 +151,7 @@ impl Simulation {
         if now < self.next_cmd_at {
             return Ok(false);
         }
-        if self.loop_count % LOOPS_PER_BATCH == 0 {
+        if self.loop_count.is_multiple_of(LOOPS_PER_BATCH) {
             match self.batches.pop_front() {
                 None => {
                     if now - self.last_command_time > IDLE_END {
