@@ -17,3 +17,6 @@ mod lock;
 
 #[path = "cli/completion.rs"]
 mod completion;
+
+#[path = "cli/status_props.rs"]
+mod status_props;

@@ -25,6 +25,7 @@ golden! {
     status_populated => "status",
     status_disarmed => "status-special",
     status_idle_master => "status-idle",
+    status_hostile_timestamps => "status-hostile",
     rules_listing => "rules-list",
     rules_listing_utf8 => "rules-list-utf8",
     rules_editing => "rules-edit",
