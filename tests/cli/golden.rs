@@ -33,6 +33,7 @@ golden! {
     motion_output => "motion",
     groups_deprecated => "groups",
     malformed_files => "malformed",
+    malformed_files_refused => "malformed-refused",
     no_quorum => "noquorum",
     not_mounted => "unmounted",
     help_texts => "help",
