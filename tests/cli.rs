@@ -20,3 +20,6 @@ mod completion;
 
 #[path = "cli/status_props.rs"]
 mod status_props;
+
+#[path = "cli/rewrite_guard.rs"]
+mod rewrite_guard;
