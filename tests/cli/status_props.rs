@@ -261,7 +261,7 @@ proptest! {
         let text = &outs[0];
         let master = text.lines().find(|l| l.starts_with("master "));
         prop_assert_eq!(
-            master.map(|l| parts(l)),
+            master.map(parts),
             Some((expected_age(now, ts).to_string(), time_ok(ts))),
             "{}", text
         );
@@ -274,11 +274,9 @@ proptest! {
                 prop_assert!(line.contains("unable to read lrm status"), "{}", line);
                 continue;
             }
-            // An active LRM shows its state instead of the age word.
-            let want = match expected_age(now, *t) {
-                "active" => "active",
-                other => other,
-            };
+            // An active LRM in mode and state `active` shows its state,
+            // which is the age word `active` again.
+            let want = expected_age(now, *t);
             prop_assert_eq!(parts(line), (want.to_string(), time_ok(*t)), "{}", line);
         }
     }

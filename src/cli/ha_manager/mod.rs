@@ -138,6 +138,9 @@ pub struct ForEdit<T> {
     pub guard: Guard<T>,
 }
 
+/// A section-config file's parse.
+type ParsedFile<T> = Parsed<SectionConfig<T>>;
+
 /// Both halves of an edit that rewrites two files, with the refusals of
 /// both reported together.
 pub fn both<A, B>(a: Result<A, EditError>, b: Result<B, EditError>) -> Result<(A, B), EditError> {
@@ -238,7 +241,7 @@ impl<'a> Ctx<'a> {
         &mut self,
         rel: &str,
         format: &F,
-    ) -> Result<(Vec<u8>, Parsed<SectionConfig<F::Section>>), CliError> {
+    ) -> Result<(Vec<u8>, ParsedFile<F::Section>), CliError> {
         let raw = self.read_file(rel)?;
         let p = section::parse(format, &self.store.path_of(rel), &raw);
         self.warn_once(rel, &p.value.digest, &p.warnings);
