@@ -289,3 +289,41 @@ fn uncanonical_but_complete_files_are_rewritten() {
         "vm: 100\n\tcomment two  spaces\n\tmax_restart 7\n\tstate enabled\n\nvm: 101\n\tstate stopped\n\n"
     );
 }
+
+/// The acceptance case of issue 11: the malformed resources.cfg of
+/// `roots/malformed` (invalid sections, bad and unknown properties, a
+/// comment, stray lines) is refused byte for byte without `--force`; with
+/// it, `set` behaves as today's upstream: the valid sections are written
+/// back canonically and everything else is gone.
+#[test]
+fn malformed_resources_cfg_refused_without_force_rewritten_with_it() {
+    let root = seeded("guard-acceptance", &["cluster3", "malformed"]);
+    let file = root.path.join("ha/resources.cfg");
+    let before = fs::read(&file).expect("seeded resources.cfg");
+
+    let out = run(&root.path, &split("set ct:102 --comment fine"), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(255), "{stderr}");
+    assert_eq!(fs::read(&file).ok(), Some(before.clone()), "file changed");
+    let path = file.display().to_string();
+    assert!(
+        stderr.lines().any(|l| l
+            == format!("{path} line 9: invalid property 'foo' in section 'vm:100' (unknown property type) - refusing to rewrite (use --force to drop it)")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l == format!(
+            "{path}: not rewritten, 9 problems would be lost - fix the file or repeat with --force"
+        )),
+        "{stderr}"
+    );
+
+    let out = run(&root.path, &split("set ct:102 --comment fine --force"), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("refusing to rewrite"), "{stderr}");
+    assert_eq!(
+        fs::read_to_string(&file).unwrap_or_default(),
+        "vm: 100\n\tstate stopped\n\nct: 102\n\tcomment fine\n\tstate started\n\n"
+    );
+}
