@@ -312,7 +312,8 @@ fn malformed_resources_cfg_refused_without_force_rewritten_with_it() {
         "{stderr}"
     );
     assert!(
-        stderr.lines().any(|l| l == format!(
+        stderr.lines().any(|l| l
+            == format!(
             "{path}: not rewritten, 9 problems would be lost - fix the file or repeat with --force"
         )),
         "{stderr}"

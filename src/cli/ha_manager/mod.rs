@@ -2,7 +2,10 @@
 //! and the one place where errors become upstream's texts on stderr and
 //! exit status 255. The commands themselves live in one module per family
 //! ([`resources`], [`groups`], [`rules`], [`status`], [`crm_command`]);
-//! [`commands`] is the command table they are all registered in.
+//! [`commands`] is the command table they are all registered in. Every
+//! write command rewrites its files through [`Ctx::write_section_file`],
+//! where [`rewrite_guard`] refuses a rewrite that would lose content
+//! unless `--force` is given (a deliberate difference from upstream).
 //!
 //! Hidden extras (exact names only, outside prefix matching, like
 //! upstream's own `verifyapi` and `bashcomplete`): `completions

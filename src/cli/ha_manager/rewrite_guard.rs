@@ -24,9 +24,9 @@
 //! whatever the file held (`rules set … --delete disable` fixes a
 //! `disable 0`).
 //!
-//! Formatting alone (indentation, spacing, key order, `007` for 7, the
-//! `enabled` alias) is not a loss: the writer normalises it and the
-//! meaning is unchanged, so such files are rewritten without complaint.
+//! Formatting alone (indentation, spacing, blank lines, key order, `007`
+//! for 7) is not a loss: the writer normalises it and the meaning is
+//! unchanged, so such files are rewritten without complaint.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -123,7 +123,7 @@ impl<T: Clone + PartialEq> Guard<T> {
         let mut found: Vec<Problem> = parsed
             .warnings
             .iter()
-            .filter_map(|w| from_warning(file, w))
+            .map(|w| from_warning(file, w))
             .collect();
         let mut file_wide = Vec::new();
         let layout = scan(format, raw, &mut found, &mut file_wide);
@@ -214,12 +214,22 @@ fn section_at(layout: &Layout, line: usize) -> Option<String> {
 }
 
 /// Turns one parser warning (`file <F> line <N> …`, 06 §2.2) into a
-/// problem.
-fn from_warning(file: &str, warning: &str) -> Option<Problem> {
-    let rest = warning.strip_prefix(&format!("file {file} line "))?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let line: usize = rest[..digits].parse().ok()?;
-    let rest = &rest[digits..];
+/// problem. Every warning counts: one of an unexpected shape becomes a
+/// problem on line 0 with the warning's text.
+fn from_warning(file: &str, warning: &str) -> Problem {
+    let located = warning
+        .strip_prefix(&format!("file {file} line "))
+        .and_then(|rest| {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let line: usize = rest[..digits].parse().ok()?;
+            Some((line, &rest[digits..]))
+        });
+    let Some((line, rest)) = located else {
+        return Problem {
+            line: 0,
+            what: shown(warning.trim_end()),
+        };
+    };
     let what = if let Some(l) = rest.strip_prefix(" - ignore config line: ") {
         format!("unparsable line '{}'", shown(l))
     } else if let Some(r) = rest.strip_prefix(" (skip section '") {
@@ -249,7 +259,7 @@ fn from_warning(file: &str, warning: &str) -> Option<Problem> {
     } else {
         shown(rest.trim())
     };
-    Some(Problem { line, what })
+    Problem { line, what }
 }
 
 /// Text from the file made safe for a one-line message: control
@@ -533,6 +543,17 @@ mod tests {
         assert_eq!(lines(&guard.losses(&RulesFormat, &fixed)), vec![5]);
         fixed.ids.remove("r1");
         assert!(guard.losses(&RulesFormat, &fixed).is_empty());
+    }
+
+    #[test]
+    fn a_warning_of_unexpected_shape_still_counts() {
+        assert_eq!(
+            from_warning(F, "something odd\n"),
+            Problem {
+                line: 0,
+                what: "something odd".into()
+            }
+        );
     }
 
     #[test]
