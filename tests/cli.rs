@@ -17,3 +17,9 @@ mod lock;
 
 #[path = "cli/completion.rs"]
 mod completion;
+
+#[path = "cli/status_props.rs"]
+mod status_props;
+
+#[path = "cli/rewrite_guard.rs"]
+mod rewrite_guard;

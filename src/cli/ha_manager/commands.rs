@@ -301,6 +301,14 @@ const FAILBACK: Param = with_default(
     ),
     "1",
 );
+const FORCE: Param = with_default(
+    opt(
+        "force",
+        Kind::Bool,
+        "Rewrite the configuration file even if parts of it would be lost: lines or sections that cannot be parsed, comment lines, CRLF line ends, duplicate sections, values the writer cannot write back. Without it such a file is left unchanged and every problem is listed (an extension: upstream always rewrites).",
+    ),
+    "0",
+);
 const RES_TYPE: Param = opt("type", Kind::Enum(&["ct", "vm"]), "Resource type.");
 const DELETE: Param = opt(
     "delete",
@@ -553,6 +561,7 @@ pub static ADD: CmdDef = CmdDef {
         MAX_RESTART,
         STATE,
         RES_TYPE,
+        FORCE,
     ],
     format_options: false,
     class: Class::Resources,
@@ -576,6 +585,7 @@ pub static SET: CmdDef = CmdDef {
             default: None,
             ..STATE
         },
+        FORCE,
     ],
     format_options: false,
     class: Class::Resources,
@@ -586,7 +596,7 @@ pub static SET: CmdDef = CmdDef {
 /// `remove`.
 pub static REMOVE: CmdDef = CmdDef {
     args: &["sid"],
-    params: &[SID, PURGE],
+    params: &[SID, PURGE, FORCE],
     format_options: false,
     class: Class::Resources,
     about: "Delete resource configuration.",
@@ -683,6 +693,7 @@ pub static GROUPADD: CmdDef = CmdDef {
         GROUP_NODES,
         RESTRICTED,
         GROUP_TYPE,
+        FORCE,
     ],
     format_options: false,
     class: Class::Groups,
@@ -701,6 +712,7 @@ pub static GROUPSET: CmdDef = CmdDef {
         NOFAILBACK,
         GROUP_NODES_OPT,
         RESTRICTED,
+        FORCE,
     ],
     format_options: false,
     class: Class::Groups,
@@ -711,7 +723,7 @@ pub static GROUPSET: CmdDef = CmdDef {
 /// `groupremove`.
 pub static GROUPREMOVE: CmdDef = CmdDef {
     args: &["group"],
-    params: &[GROUP_ID],
+    params: &[GROUP_ID, FORCE],
     format_options: false,
     class: Class::Groups,
     about: "Delete ha group configuration. (deprecated in favor of HA rules)",
@@ -750,6 +762,7 @@ pub static RULES_ADD: CmdDef = CmdDef {
         RULE_NODES,
         RULE_RESOURCES,
         RULE_STRICT,
+        FORCE,
     ],
     format_options: false,
     class: Class::Rules,
@@ -774,6 +787,7 @@ pub static RULES_SET: CmdDef = CmdDef {
             default: None,
             ..RULE_STRICT
         },
+        FORCE,
     ],
     format_options: false,
     class: Class::Rules,
@@ -784,7 +798,7 @@ pub static RULES_SET: CmdDef = CmdDef {
 /// `rules remove`.
 pub static RULES_REMOVE: CmdDef = CmdDef {
     args: &["rule"],
-    params: &[RULE_ID],
+    params: &[RULE_ID, FORCE],
     format_options: false,
     class: Class::Rules,
     about: "Delete HA rule.",

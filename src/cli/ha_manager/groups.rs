@@ -3,16 +3,16 @@
 //! groups and refuse with upstream's "migrated to rules" messages once it
 //! has none; their help texts say they are deprecated, as upstream's do.
 
-use super::resources::{check_digest, groups_migrated};
-use super::{op_err, paths, CliError, Ctx, Params};
+use super::resources::{check_digest, force, groups_migrated};
+use super::{op_err, paths, CliError, Ctx, EditError, ForEdit, Params};
 use crate::cli::output;
-use crate::config::groups::{Group, GroupsConfig, GroupsFormat};
+use crate::config::groups::{Group, GroupsFormat};
 use crate::types::text::split_list;
 
-/// Writes groups.cfg from locked code.
-fn write_groups(ctx: &Ctx, cfg: &GroupsConfig) -> Result<(), String> {
-    let text = GroupsFormat.write(cfg).map_err(|e| e.to_string())?;
-    ctx.write(paths::GROUPS, &text)
+/// Writes groups.cfg from locked code (refused when the rewrite would
+/// lose content and `--force` was not given).
+fn write_groups(ctx: &Ctx, file: &ForEdit<Group>, force: bool) -> Result<(), EditError> {
+    ctx.write_section_file(paths::GROUPS, &GroupsFormat, file, force)
 }
 
 /// `groupconfig` (06 §9.5).
@@ -77,13 +77,14 @@ pub fn add(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
     let id = p.take("group").unwrap_or_default();
     let mut g = Group::default();
     apply(&mut g, p).map_err(op_err)?;
+    let force = force(p);
     ctx.locked(Some("create ha group failed"), |ctx| {
-        let mut cfg = ctx.groups().map_err(|e| e.to_string())?;
-        if cfg.ids.contains_key(&id) {
-            return Err(format!("ha group ID '{id}' already defined"));
+        let mut file = ctx.groups_for_edit()?;
+        if file.value.ids.contains_key(&id) {
+            return Err(format!("ha group ID '{id}' already defined").into());
         }
-        cfg.ids.insert(id.clone(), Some(g));
-        write_groups(ctx, &cfg)
+        file.value.ids.insert(id.clone(), Some(g));
+        write_groups(ctx, &file, force)
     })
 }
 
@@ -97,23 +98,24 @@ pub fn set(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
     let digest = p.take("digest");
     let delete = p.take("delete");
     let id = p.take("group").unwrap_or_default();
+    let force = force(p);
     ctx.locked(Some("update ha group failed"), |ctx| {
-        let mut cfg = ctx.groups().map_err(|e| e.to_string())?;
-        check_digest(digest.as_deref(), &cfg.digest)?;
-        let Some(Some(g)) = cfg.ids.get_mut(&id) else {
-            return Err(format!("no such ha group '{id}'"));
+        let mut file = ctx.groups_for_edit()?;
+        check_digest(digest.as_deref(), &file.value.digest)?;
+        let Some(Some(g)) = file.value.ids.get_mut(&id) else {
+            return Err(format!("no such ha group '{id}'").into());
         };
         apply(g, p)?;
         for k in split_list(delete.as_deref().unwrap_or_default()) {
             match k {
-                "nodes" => return Err(format!("unable to delete required option '{k}'")),
+                "nodes" => return Err(format!("unable to delete required option '{k}'").into()),
                 "comment" => g.comment = None,
                 "nofailback" => g.nofailback = None,
                 "restricted" => g.restricted = None,
-                _ => return Err(format!("no such option '{k}'")),
+                _ => return Err(format!("no such option '{k}'").into()),
             }
         }
-        write_groups(ctx, &cfg)
+        write_groups(ctx, &file, force)
     })
 }
 
@@ -125,17 +127,18 @@ pub fn remove(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
         ));
     }
     let id = p.take("group").unwrap_or_default();
+    let force = force(p);
     ctx.locked(Some("delete ha group failed"), |ctx| {
-        let resources = ctx.resources().map_err(|e| e.to_string())?;
+        let resources = ctx.resources()?;
         if let Some((sid, _)) = resources
             .sections()
             .find(|(_, r)| r.group.as_deref() == Some(id.as_str()))
         {
-            return Err(format!("ha group is used by service '{sid}'"));
+            return Err(format!("ha group is used by service '{sid}'").into());
         }
-        let mut cfg = ctx.groups().map_err(|e| e.to_string())?;
-        cfg.ids.remove(&id);
-        cfg.order.remove(&id);
-        write_groups(ctx, &cfg)
+        let mut file = ctx.groups_for_edit()?;
+        file.value.ids.remove(&id);
+        file.value.order.remove(&id);
+        write_groups(ctx, &file, force)
     })
 }

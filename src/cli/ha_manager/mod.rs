@@ -2,7 +2,10 @@
 //! and the one place where errors become upstream's texts on stderr and
 //! exit status 255. The commands themselves live in one module per family
 //! ([`resources`], [`groups`], [`rules`], [`status`], [`crm_command`]);
-//! [`commands`] is the command table they are all registered in.
+//! [`commands`] is the command table they are all registered in. Every
+//! write command rewrites its files through [`Ctx::write_section_file`],
+//! where [`rewrite_guard`] refuses a rewrite that would lose content
+//! unless `--force` is given (a deliberate difference from upstream).
 //!
 //! Hidden extras (exact names only, outside prefix matching, like
 //! upstream's own `verifyapi` and `bashcomplete`): `completions
@@ -18,6 +21,7 @@ pub mod format;
 pub mod groups;
 pub mod localtime;
 pub mod resources;
+pub mod rewrite_guard;
 pub mod rules;
 pub mod status;
 
@@ -29,11 +33,14 @@ pub use args::Params;
 use commands::{CmdDef, Resolved};
 
 use super::output;
-use crate::cluster::{with_domain_lock, ClusterStore, PmxcfsStore, StoreError};
-use crate::config::groups::{GroupsConfig, GroupsFormat};
-use crate::config::resources::{ResourcesConfig, ResourcesFormat};
-use crate::config::rules::{RulesConfig, RulesFormat};
+use crate::cluster::{with_domain_lock, ClusterStore, Locked, PmxcfsStore, StoreError};
+use crate::config::groups::{Group, GroupsConfig, GroupsFormat};
+use crate::config::resources::{Resource, ResourcesConfig, ResourcesFormat};
+use crate::config::rules::{Rule, RulesConfig, RulesFormat};
+use crate::config::section::{self, SectionConfig, SectionFormat};
 use crate::config::status::{enqueue, ManagerStatus};
+use crate::config::Parsed;
+use rewrite_guard::{Guard, Refusal};
 
 /// Exit status of every failure (06 §9.7a).
 pub const EXIT_FAILURE: i32 = 255;
@@ -84,6 +91,69 @@ pub enum CliError {
     /// The operation failed; the message is printed as is.
     #[error("{0}")]
     Op(String),
+    /// A write command refused to rewrite a file whose content would not
+    /// survive it (issue 11; `--force` overrides). Printed as is, without
+    /// the command's error prefix.
+    #[error("{0}")]
+    Refused(Refusal),
+}
+
+/// How code run under the domain lock fails: with a message that gets
+/// the command's error prefix, or with a refusal that does not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    /// An ordinary failure (`<prefix>: <message>`).
+    #[error("{0}")]
+    Failed(String),
+    /// A refused rewrite.
+    #[error("{0}")]
+    Refused(Refusal),
+}
+
+impl From<String> for EditError {
+    fn from(msg: String) -> Self {
+        EditError::Failed(msg)
+    }
+}
+
+impl From<Refusal> for EditError {
+    fn from(r: Refusal) -> Self {
+        EditError::Refused(r)
+    }
+}
+
+impl From<CliError> for EditError {
+    fn from(e: CliError) -> Self {
+        match e {
+            CliError::Refused(r) => EditError::Refused(r),
+            other => EditError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// A section-config file read for rewriting: its value, for the command
+/// to change, and the guard that judges the rewrite (checked by
+/// [`Ctx::write_section_file`]).
+pub struct ForEdit<T> {
+    /// The parsed file.
+    pub value: SectionConfig<T>,
+    /// What the bytes read hold that a rewrite could lose.
+    pub guard: Guard<T>,
+}
+
+/// A section-config file's parse.
+type ParsedFile<T> = Parsed<SectionConfig<T>>;
+
+/// Both halves of an edit that rewrites two files, with the refusals of
+/// both reported together.
+pub fn both<A, B>(a: Result<A, EditError>, b: Result<B, EditError>) -> Result<(A, B), EditError> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(EditError::Refused(x)), Err(EditError::Refused(y))) => {
+            Err(EditError::Refused(x.merge(y)))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
 }
 
 impl From<StoreError> for CliError {
@@ -119,6 +189,7 @@ impl CliError {
             }
             CliError::Op(msg) if msg.ends_with('\n') => msg.clone(),
             CliError::Op(msg) => format!("{msg}\n"),
+            CliError::Refused(r) => r.to_string(),
         }
     }
 }
@@ -168,28 +239,82 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A section-config file's bytes and parse (warnings shown once).
+    fn parse_section_file<F: SectionFormat>(
+        &mut self,
+        rel: &str,
+        format: &F,
+    ) -> Result<(Vec<u8>, ParsedFile<F::Section>), CliError> {
+        let raw = self.read_file(rel)?;
+        let p = section::parse(format, &self.store.path_of(rel), &raw);
+        self.warn_once(rel, &p.value.digest, &p.warnings);
+        Ok((raw, p))
+    }
+
+    /// A section-config file read for rewriting, from locked code: what a
+    /// rewrite would lose is judged on exactly the bytes read here.
+    fn for_edit<F: SectionFormat>(
+        &mut self,
+        rel: &str,
+        format: &F,
+    ) -> Result<ForEdit<F::Section>, EditError> {
+        let (raw, p) = self.parse_section_file(rel, format)?;
+        let guard = Guard::new(format, &self.store.path_of(rel), &raw, &p);
+        Ok(ForEdit {
+            value: p.value,
+            guard,
+        })
+    }
+
+    /// Writes a section-config file read by [`Ctx::for_edit`] as the
+    /// command changed it — or refuses to, leaving it untouched, when the
+    /// rewrite would lose content and `force` is not set.
+    pub fn write_section_file<F: SectionFormat>(
+        &self,
+        rel: &str,
+        format: &F,
+        file: &ForEdit<F::Section>,
+        force: bool,
+    ) -> Result<(), EditError> {
+        file.guard.check(format, &file.value, force)?;
+        let text = section::write(format, &file.value).map_err(|e| e.to_string())?;
+        Ok(self.write(rel, &text)?)
+    }
+
     /// resources.cfg, parsed (warnings shown once).
     pub fn resources(&mut self) -> Result<ResourcesConfig, CliError> {
-        let raw = self.read_file(paths::RESOURCES)?;
-        let p = ResourcesFormat::default().parse(&self.store.path_of(paths::RESOURCES), &raw);
-        self.warn_once(paths::RESOURCES, &p.value.digest, &p.warnings);
-        Ok(p.value)
+        Ok(self
+            .parse_section_file(paths::RESOURCES, &ResourcesFormat::default())?
+            .1
+            .value)
     }
 
     /// groups.cfg, parsed (warnings shown once).
     pub fn groups(&mut self) -> Result<GroupsConfig, CliError> {
-        let raw = self.read_file(paths::GROUPS)?;
-        let p = GroupsFormat.parse(&self.store.path_of(paths::GROUPS), &raw);
-        self.warn_once(paths::GROUPS, &p.value.digest, &p.warnings);
-        Ok(p.value)
+        Ok(self
+            .parse_section_file(paths::GROUPS, &GroupsFormat)?
+            .1
+            .value)
     }
 
     /// rules.cfg, parsed (warnings shown once).
     pub fn rules(&mut self) -> Result<RulesConfig, CliError> {
-        let raw = self.read_file(paths::RULES)?;
-        let p = RulesFormat.parse(&self.store.path_of(paths::RULES), &raw);
-        self.warn_once(paths::RULES, &p.value.digest, &p.warnings);
-        Ok(p.value)
+        Ok(self.parse_section_file(paths::RULES, &RulesFormat)?.1.value)
+    }
+
+    /// resources.cfg read for rewriting (see [`Ctx::for_edit`]).
+    pub fn resources_for_edit(&mut self) -> Result<ForEdit<Resource>, EditError> {
+        self.for_edit(paths::RESOURCES, &ResourcesFormat::default())
+    }
+
+    /// groups.cfg read for rewriting.
+    pub fn groups_for_edit(&mut self) -> Result<ForEdit<Group>, EditError> {
+        self.for_edit(paths::GROUPS, &GroupsFormat)
+    }
+
+    /// rules.cfg read for rewriting.
+    pub fn rules_for_edit(&mut self) -> Result<ForEdit<Rule>, EditError> {
+        self.for_edit(paths::RULES, &RulesFormat)
     }
 
     /// manager_status (absent or empty ⇒ `{}`).
@@ -207,17 +332,23 @@ impl<'a> Ctx<'a> {
 
     /// Runs `code` under the `ha` domain lock (06 §10.1, 07 §4.8); its
     /// errors and the lock's are reported as `<prefix>: <error>` when a
-    /// prefix is given.
+    /// prefix is given. A refused rewrite is reported as it is.
     pub fn locked<T>(
         &mut self,
         prefix: Option<&str>,
-        code: impl FnOnce(&mut Ctx<'a>) -> Result<T, String>,
+        code: impl FnOnce(&mut Ctx<'a>) -> Result<T, EditError>,
     ) -> Result<T, CliError> {
         let store = self.store;
         let mut on_wait = |line: &str| output::eprint(&format!("{line}\n"));
-        with_domain_lock(store, "ha", &mut on_wait, || code(self)).map_err(|e| match prefix {
-            Some(p) => op_err(format!("{p}: {e}")),
-            None => op_err(e.to_string()),
+        let msg = match with_domain_lock(store, "ha", &mut on_wait, || code(self)) {
+            Ok(v) => return Ok(v),
+            Err(Locked::Code(EditError::Refused(r))) => return Err(CliError::Refused(r)),
+            Err(Locked::Code(EditError::Failed(m))) => m,
+            Err(lock) => lock.to_string(),
+        };
+        Err(match prefix {
+            Some(p) => op_err(format!("{p}: {msg}")),
+            None => op_err(msg),
         })
     }
 
@@ -230,7 +361,7 @@ impl<'a> Ctx<'a> {
                 .map_err(|e| e.to_string())?
                 .unwrap_or_default();
             let text = enqueue(&String::from_utf8_lossy(&old), command);
-            ctx.write(paths::CRM_COMMANDS, &text)
+            Ok(ctx.write(paths::CRM_COMMANDS, &text)?)
         })
     }
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{op_err, paths, CliError, Ctx, Params};
+use super::{both, op_err, paths, CliError, Ctx, EditError, Params};
 use crate::cli::output;
 use crate::cluster::GuestKind;
 use crate::config::groups::GroupsConfig;
@@ -185,12 +185,10 @@ fn parse_int(v: &str) -> i64 {
     }
 }
 
-/// Writes resources.cfg from locked code.
-fn write_resources(ctx: &Ctx, cfg: &ResourcesConfig) -> Result<(), String> {
-    let text = ResourcesFormat::default()
-        .write(cfg)
-        .map_err(|e| e.to_string())?;
-    ctx.write(paths::RESOURCES, &text)
+/// `--force` of the write commands: rewrite even when content would be
+/// lost (upstream's behaviour).
+pub fn force(p: &Params) -> bool {
+    p.flag("force").unwrap_or(false)
 }
 
 /// `add <sid> [OPTIONS]` (06 §10.2 create).
@@ -237,13 +235,15 @@ pub fn add(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
         .map_err(|e: crate::types::SidError| op_err(e.to_string()))?;
     let mut res = Resource::new(parsed);
     apply_options(&mut res, p).map_err(op_err)?;
+    let force = force(p);
     ctx.locked(Some("create resource failed"), |ctx| {
-        let mut cfg = ctx.resources().map_err(|e| e.to_string())?;
+        let mut file = ctx.resources_for_edit()?;
+        let cfg = &mut file.value;
         if cfg.ids.contains_key(&sid) {
-            return Err(format!("resource ID '{sid}' already defined"));
+            return Err(format!("resource ID '{sid}' already defined").into());
         }
         cfg.ids.insert(sid.clone(), Some(res));
-        write_resources(ctx, &cfg)
+        ctx.write_section_file(paths::RESOURCES, &ResourcesFormat::default(), &file, force)
     })
 }
 
@@ -267,17 +267,19 @@ pub fn set(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
     if p.get("state") != Some("disabled") {
         error_state_guard(ctx, &sid)?;
     }
+    let force = force(p);
     ctx.locked(Some("update resources config failed"), |ctx| {
-        let mut cfg = ctx.resources().map_err(|e| e.to_string())?;
+        let mut file = ctx.resources_for_edit()?;
+        let cfg = &mut file.value;
         check_digest(digest.as_deref(), &cfg.digest)?;
         let Some(Some(res)) = cfg.ids.get_mut(&sid) else {
-            return Err(format!("no such resource '{sid}'"));
+            return Err(format!("no such resource '{sid}'").into());
         };
         apply_options(res, p)?;
         if let Some(delete) = &delete {
             for k in split_list(delete) {
                 if !OPTIONS.contains(&k) {
-                    return Err(format!("no such option '{k}'"));
+                    return Err(format!("no such option '{k}'").into());
                 }
                 match k {
                     "comment" => res.comment = None,
@@ -289,7 +291,7 @@ pub fn set(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
                 }
             }
         }
-        write_resources(ctx, &cfg)
+        ctx.write_section_file(paths::RESOURCES, &ResourcesFormat::default(), &file, force)
     })
 }
 
@@ -313,13 +315,18 @@ pub fn remove(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
             "cannot delete service '{sid}', not HA managed!"
         )));
     }
+    let force = force(p);
     ctx.locked(Some("delete resource failed"), |ctx| {
-        let mut cfg = ctx.resources().map_err(|e| e.to_string())?;
-        cfg.ids.remove(&sid);
-        cfg.order.remove(&sid);
-        write_resources(ctx, &cfg)?;
-        if purge {
-            let mut rules = ctx.rules().map_err(|e| e.to_string())?;
+        let resources = ctx.resources_for_edit();
+        let rules = if purge {
+            ctx.rules_for_edit().map(Some)
+        } else {
+            Ok(None)
+        };
+        let (mut file, mut rules) = both(resources, rules)?;
+        file.value.ids.remove(&sid);
+        file.value.order.remove(&sid);
+        if let Some(rules) = rules.as_mut().map(|f| &mut f.value) {
             let target: Option<Sid> = sid.parse().ok();
             let mut gone = Vec::new();
             for (id, rule) in rules.ids.iter_mut() {
@@ -340,8 +347,22 @@ pub fn remove(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
                 rules.ids.remove(&id);
                 rules.order.remove(&id);
             }
-            let text = RulesFormat.write(&rules).map_err(|e| e.to_string())?;
-            ctx.write(paths::RULES, &text)?;
+        }
+        // Both files are judged before either is written, so a refusal
+        // leaves both untouched.
+        let format = ResourcesFormat::default();
+        let checked_resources = file.guard.check(&format, &file.value, force);
+        let checked_rules = match &rules {
+            Some(r) => r.guard.check(&RulesFormat, &r.value, force),
+            None => Ok(()),
+        };
+        both(
+            checked_resources.map_err(EditError::from),
+            checked_rules.map_err(EditError::from),
+        )?;
+        ctx.write_section_file(paths::RESOURCES, &format, &file, true)?;
+        if let Some(rules) = &rules {
+            ctx.write_section_file(paths::RULES, &RulesFormat, rules, true)?;
         }
         Ok(())
     })

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Map, Value as Json};
 
 use super::format::{self, FormatOptions};
-use super::resources::{check_digest, groups_migrated};
-use super::{op_err, paths, CliError, Ctx, Params};
+use super::resources::{check_digest, force, groups_migrated};
+use super::{op_err, paths, CliError, Ctx, EditError, ForEdit, Params};
 use crate::config::rules::{decode_comment, Rule, RuleKind, RuleType, RulesConfig, RulesFormat};
 use crate::config::section::schema::node_entry_priority;
 use crate::config::section::{SectionFormat, Value};
@@ -312,9 +312,10 @@ fn check_feasible(ctx: &mut Ctx, rules: &RulesConfig, id: &str) -> Result<(), St
     }
 }
 
-fn write_rules(ctx: &Ctx, rules: &RulesConfig) -> Result<(), String> {
-    let text = RulesFormat.write(rules).map_err(|e| e.to_string())?;
-    ctx.write(paths::RULES, &text)
+/// Writes rules.cfg from locked code (refused when the rewrite would lose
+/// content and `--force` was not given).
+fn write_rules(ctx: &Ctx, file: &ForEdit<Rule>, force: bool) -> Result<(), EditError> {
+    ctx.write_section_file(paths::RULES, &RulesFormat, file, force)
 }
 
 /// `rules add <type> <rule> [OPTIONS]` (06 §10.5 create).
@@ -333,10 +334,12 @@ pub fn add(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
     let id = p.get("rule").unwrap_or_default().to_string();
     let opts = given_options(p);
     check_options(ty, &opts, true).map_err(op_err)?;
+    let force = force(p);
     ctx.locked(Some("create ha rule failed"), |ctx| {
-        let mut rules = ctx.rules().map_err(|e| e.to_string())?;
+        let mut file = ctx.rules_for_edit()?;
+        let rules = &mut file.value;
         if rules.ids.contains_key(&id) {
-            return Err(format!("HA rule '{id}' already defined"));
+            return Err(format!("HA rule '{id}' already defined").into());
         }
         let resources = check_resources(ctx, opts.get("resources").map_or("", String::as_str))?;
         let kind = match ty {
@@ -359,11 +362,11 @@ pub fn add(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
             kind,
         };
         apply(&mut rule, &opts);
-        let order = next_ordinal(&rules);
+        let order = next_ordinal(rules);
         rules.order.insert(id.clone(), order);
         rules.ids.insert(id.clone(), Some(rule));
-        check_feasible(ctx, &rules, &id)?;
-        write_rules(ctx, &rules)
+        check_feasible(ctx, rules, &id)?;
+        write_rules(ctx, &file, force)
     })
 }
 
@@ -379,16 +382,18 @@ pub fn set(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
     let given_type = p.get("type").unwrap_or_default().to_string();
     let id = p.get("rule").unwrap_or_default().to_string();
     let opts = given_options(p);
+    let force = force(p);
     ctx.locked(Some("update HA rules failed"), |ctx| {
-        let mut rules = ctx.rules().map_err(|e| e.to_string())?;
+        let mut file = ctx.rules_for_edit()?;
+        let rules = &mut file.value;
         check_digest(digest.as_deref(), &rules.digest)?;
         let Some(Some(stored)) = rules.ids.get(&id) else {
-            return Err(format!("HA rule '{id}' does not exist"));
+            return Err(format!("HA rule '{id}' does not exist").into());
         };
         let mut rule = stored.clone();
         let ty = rule.rule_type();
         if given_type != ty.as_str() {
-            return Err("unexpected property 'type'".to_string());
+            return Err("unexpected property 'type'".to_string().into());
         }
         check_options(ty, &opts, false)?;
         if let Some(text) = opts.get("resources") {
@@ -402,15 +407,15 @@ pub fn set(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
         }
         for k in split_list(delete.as_deref().unwrap_or_default()) {
             if !allowed(ty).contains(&k) {
-                return Err(format!("no such option '{k}'"));
+                return Err(format!("no such option '{k}'").into());
             }
             if required(ty).contains(&k) {
-                return Err(format!("unable to delete required option '{k}'"));
+                return Err(format!("unable to delete required option '{k}'").into());
             }
             if opts.contains_key(k) {
-                return Err(format!(
-                    "cannot set and delete property '{k}' at the same time!"
-                ));
+                return Err(
+                    format!("cannot set and delete property '{k}' at the same time!").into(),
+                );
             }
             match k {
                 "comment" => rule.comment = None,
@@ -424,18 +429,19 @@ pub fn set(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
         }
         apply(&mut rule, &opts);
         rules.ids.insert(id.clone(), Some(rule));
-        check_feasible(ctx, &rules, &id)?;
-        write_rules(ctx, &rules)
+        check_feasible(ctx, rules, &id)?;
+        write_rules(ctx, &file, force)
     })
 }
 
 /// `rules remove <rule>` (06 §10.5 delete): no error for a missing rule.
 pub fn remove(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
     let id = p.get("rule").unwrap_or_default().to_string();
+    let force = force(p);
     ctx.locked(Some("delete ha rule failed"), |ctx| {
-        let mut rules = ctx.rules().map_err(|e| e.to_string())?;
-        rules.ids.remove(&id);
-        rules.order.remove(&id);
-        write_rules(ctx, &rules)
+        let mut file = ctx.rules_for_edit()?;
+        file.value.ids.remove(&id);
+        file.value.order.remove(&id);
+        write_rules(ctx, &file, force)
     })
 }

@@ -6,6 +6,7 @@
 //! (§11.4).
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 use std::time::SystemTime;
 
 use serde_json::{json, Map, Value as Json};
@@ -14,8 +15,9 @@ use super::format;
 use super::localtime::ctime;
 use super::{op_err, paths, CliError, Ctx, Params};
 use crate::cli::output;
+use crate::cluster::VmList;
 use crate::config::datacenter::{parse_real, CrsMode};
-use crate::config::resources::Resource;
+use crate::config::resources::{Resource, ResourcesConfig};
 use crate::config::status::{LrmStatus, ManagerStatus, ServiceEntry};
 use crate::types::{OrUnknown, Sid};
 
@@ -32,15 +34,33 @@ impl Checked<'_> {
     }
 }
 
-/// `age(ts)` (06 §11.1).
+/// `age(ts)` (06 §11.1). The difference saturates: a timestamp from the
+/// far past (`-9223372036854775808` in a damaged file) is simply very old
+/// and one from the far future is drift, instead of an overflow.
 fn age(now: i64, ts: i64) -> &'static str {
-    let d = now - ts;
+    let d = now.saturating_sub(ts);
     if d > 30 {
         "old timestamp - dead?"
     } else if d < -2 {
         "detected time drift!"
     } else {
         "active"
+    }
+}
+
+/// The times `ctime` can show with its four-digit year: 0001-01-01 to
+/// 9999-12-31 UTC. Anything outside comes from a damaged or hostile
+/// status file, not from a clock.
+const CTIME_RANGE: RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
+
+/// The time text of a timestamp (06 §11.1), or a plain note with the raw
+/// number when it is outside [`CTIME_RANGE`] (upstream's `localtime`
+/// gives up on such values and prints nothing useful).
+fn time_text(ts: i64) -> String {
+    if CTIME_RANGE.contains(&ts) {
+        ctime(ts)
+    } else {
+        format!("time out of range: {ts}")
     }
 }
 
@@ -60,7 +80,52 @@ fn raw_json(bytes: &[u8], file: &str) -> Result<Json, CliError> {
     serde_json::from_str(&text).map_err(|e| op_err(format!("unable to parse {file} - {e}")))
 }
 
-/// Everything the status entries are computed from.
+/// manager_status, typed and raw.
+fn parse_manager_status(bytes: &[u8]) -> Result<(ManagerStatus, Json), CliError> {
+    let raw = raw_json(bytes, "manager_status")?;
+    let ms = ManagerStatus::from_json(&String::from_utf8_lossy(bytes))
+        .map_err(|e| op_err(e.to_string()))?;
+    Ok((ms, raw))
+}
+
+/// One lrm_status, typed and raw; `None` is a missing file, which reads
+/// as mode `unknown` (06 §8.2).
+fn parse_lrm_status(bytes: Option<&[u8]>) -> Result<(LrmStatus, Json), CliError> {
+    match bytes {
+        None => Ok((LrmStatus::missing_real(), json!({"mode": "unknown"}))),
+        Some(b) => {
+            let status = LrmStatus::from_json(&String::from_utf8_lossy(b))
+                .map_err(|e| op_err(e.to_string()))?;
+            Ok((status, raw_json(b, "lrm_status")?))
+        }
+    }
+}
+
+/// Everything `status` shows, as read from the cluster. Rendering is a
+/// pure function of it ([`render`]), so tests can feed it hostile files
+/// without a cluster or a clock.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The wall clock, in seconds.
+    pub now: i64,
+    /// The local node.
+    pub local: String,
+    /// Whether the local node is quorate.
+    pub quorate: bool,
+    /// manager_status as read (empty when absent).
+    pub manager_status: Vec<u8>,
+    /// Node → its lrm_status as read; a node of manager_status without an
+    /// entry here reads as a missing file.
+    pub lrm_status: BTreeMap<String, Vec<u8>>,
+    /// resources.cfg, parsed.
+    pub resources: ResourcesConfig,
+    /// The cluster's guest list.
+    pub vmlist: VmList,
+    /// The `crs` mode when it is not `basic`.
+    pub crs: Option<String>,
+}
+
+/// The parsed form of a [`Snapshot`] the entries are computed from.
 struct Inputs {
     now: i64,
     local: String,
@@ -71,34 +136,50 @@ struct Inputs {
     crs: Option<String>,
 }
 
-fn read_inputs(ctx: &mut Ctx) -> Result<Inputs, CliError> {
+impl Inputs {
+    fn parse(snap: &Snapshot) -> Result<Self, CliError> {
+        let (ms, ms_raw) = parse_manager_status(&snap.manager_status)?;
+        let mut lrm = BTreeMap::new();
+        for node in ms.node_status.keys() {
+            let bytes = snap.lrm_status.get(node).map(Vec::as_slice);
+            lrm.insert(node.clone(), parse_lrm_status(bytes)?);
+        }
+        Ok(Inputs {
+            now: snap.now,
+            local: snap.local.clone(),
+            quorate: snap.quorate,
+            ms,
+            ms_raw,
+            lrm,
+            crs: snap.crs.clone(),
+        })
+    }
+}
+
+/// Reads the snapshot, printing upstream's warnings on the way (a missing
+/// lrm_status, the resources.cfg warnings) and failing on unreadable JSON
+/// in the same order upstream does.
+fn read_snapshot(ctx: &mut Ctx) -> Result<Snapshot, CliError> {
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    let ms_bytes = ctx.read_file(paths::MANAGER_STATUS)?;
-    let ms_raw = raw_json(&ms_bytes, "manager_status")?;
-    let ms = ManagerStatus::from_json(&String::from_utf8_lossy(&ms_bytes))
-        .map_err(|e| op_err(e.to_string()))?;
-    let mut lrm = BTreeMap::new();
+    let manager_status = ctx.read_file(paths::MANAGER_STATUS)?;
+    let (ms, _) = parse_manager_status(&manager_status)?;
+    let mut lrm_status = BTreeMap::new();
     for node in ms.node_status.keys() {
         let rel = paths::lrm_status(node);
-        let entry = match ctx.store.read(&rel)? {
-            None => {
-                // 06 §8.2: a missing file reads as mode `unknown`.
-                output::eprint(&format!(
-                    "unable to read file '{}'\n",
-                    ctx.store.path_of(&rel)
-                ));
-                (LrmStatus::missing_real(), json!({"mode": "unknown"}))
-            }
-            Some(b) => {
-                let status = LrmStatus::from_json(&String::from_utf8_lossy(&b))
-                    .map_err(|e| op_err(e.to_string()))?;
-                (status, raw_json(&b, "lrm_status")?)
-            }
-        };
-        lrm.insert(node.clone(), entry);
+        let bytes = ctx.store.read(&rel)?;
+        if bytes.is_none() {
+            output::eprint(&format!(
+                "unable to read file '{}'\n",
+                ctx.store.path_of(&rel)
+            ));
+        }
+        parse_lrm_status(bytes.as_deref())?;
+        if let Some(b) = bytes {
+            lrm_status.insert(node.clone(), b);
+        }
     }
     let dc = ctx.read_file(paths::DATACENTER)?;
     let dc = parse_real(
@@ -109,13 +190,14 @@ fn read_inputs(ctx: &mut Ctx) -> Result<Inputs, CliError> {
         OrUnknown::Known(CrsMode::Basic) => None,
         other => Some(other.to_string()),
     };
-    Ok(Inputs {
+    Ok(Snapshot {
         now,
         local: ctx.store.local_node(),
         quorate: ctx.store.quorate(),
-        ms,
-        ms_raw,
-        lrm,
+        manager_status,
+        lrm_status,
+        resources: ctx.resources()?,
+        vmlist: ctx.store.vmlist(),
         crs,
     })
 }
@@ -130,9 +212,7 @@ fn entry(id: &str, ty: &str, node: &str, status: String) -> Map<String, Json> {
 }
 
 /// The status entries in order (06 §11.2).
-fn entries(ctx: &mut Ctx, inp: &Inputs) -> Result<Vec<Map<String, Json>>, CliError> {
-    let cfg = ctx.resources()?;
-    let vmlist = ctx.store.vmlist();
+fn entries(inp: &Inputs, cfg: &ResourcesConfig, vmlist: &VmList) -> Vec<Map<String, Json>> {
     let checked: BTreeMap<Sid, Checked> = cfg
         .sections()
         .filter(|(_, r)| r.resource_type().is_some_and(|t| t.as_str() != "fa"))
@@ -180,7 +260,7 @@ fn entries(ctx: &mut Ctx, inp: &Inputs) -> Result<Vec<Map<String, Json>>, CliErr
             "master",
             "master",
             master,
-            format!("{master} ({s}, {}){extra}", ctime(ts)),
+            format!("{master} ({s}, {}){extra}", time_text(ts)),
         );
         m.insert("timestamp".into(), json!(ts));
         out.push(m);
@@ -287,7 +367,7 @@ fn entries(ctx: &mut Ctx, inp: &Inputs) -> Result<Vec<Map<String, Json>>, CliErr
             &id,
             "lrm",
             node,
-            format!("{node} ({s}, {wd}, {})", ctime(ts)),
+            format!("{node} ({s}, {wd}, {})", time_text(ts)),
         );
         e.insert("timestamp".into(), json!(ts));
         out.push(e);
@@ -345,14 +425,25 @@ fn entries(ctx: &mut Ctx, inp: &Inputs) -> Result<Vec<Map<String, Json>>, CliErr
         }
         out.push(e);
     }
-    Ok(out)
+    out
 }
 
 /// `status [--verbose] [--output-format text|json|json-pretty]`.
 pub fn status(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
-    let inp = read_inputs(ctx)?;
-    let list = entries(ctx, &inp)?;
+    let snap = read_snapshot(ctx)?;
     let verbose = p.flag("verbose").unwrap_or(false);
+    let text = render(&snap, verbose, p.get("output-format").unwrap_or("text"))?;
+    output::print(&text);
+    Ok(())
+}
+
+/// The complete stdout of `status` for a snapshot: `<type> <status>`
+/// lines (plus the verbose dump), or the JSON extension for `json` and
+/// `json-pretty`. Never panics, whatever the status files hold; JSON that
+/// cannot be read at all is an error naming the file.
+pub fn render(snap: &Snapshot, verbose: bool, fmt: &str) -> Result<String, CliError> {
+    let inp = Inputs::parse(snap)?;
+    let list = entries(&inp, &snap.resources, &snap.vmlist);
     let full = verbose.then(|| {
         let mut m = Map::new();
         m.insert("manager_status".into(), inp.ms_raw.clone());
@@ -370,7 +461,6 @@ pub fn status(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
         }
         Json::Object(m)
     });
-    let fmt = p.get("output-format").unwrap_or("text");
     if fmt == "text" {
         let mut text = String::new();
         for e in &list {
@@ -382,8 +472,7 @@ pub fn status(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
             text.push_str("full cluster state:\n");
             text.push_str(&format::pretty(full));
         }
-        output::print(&text);
-        return Ok(());
+        return Ok(text);
     }
     // The JSON extension: the entries as an array, or with `--verbose` an
     // object holding the entries and the full cluster state.
@@ -394,12 +483,11 @@ pub fn status(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
             "full": full,
         }),
     };
-    output::print(&if fmt == "json" {
+    Ok(if fmt == "json" {
         format!("{}\n", format::compact(&value))
     } else {
         format::pretty(&value)
-    });
-    Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -477,5 +565,24 @@ mod tests {
         assert_eq!(age(100, 70), "active");
         assert_eq!(age(100, 69), "old timestamp - dead?");
         assert_eq!(age(100, 103), "detected time drift!");
+        assert_eq!(age(100, i64::MIN), "old timestamp - dead?");
+        assert_eq!(age(i64::MAX, i64::MIN), "old timestamp - dead?");
+        assert_eq!(age(100, i64::MAX), "detected time drift!");
+        assert_eq!(age(i64::MIN, i64::MAX), "detected time drift!");
+    }
+
+    #[test]
+    fn time_text_of_extreme_timestamps() {
+        assert_eq!(time_text(0), ctime(0));
+        assert_eq!(
+            time_text(i64::MIN),
+            "time out of range: -9223372036854775808"
+        );
+        assert_eq!(
+            time_text(i64::MAX),
+            "time out of range: 9223372036854775807"
+        );
+        assert!(time_text(*CTIME_RANGE.end()).ends_with(" 9999"));
+        assert!(time_text(*CTIME_RANGE.start()).ends_with(" 1"));
     }
 }
