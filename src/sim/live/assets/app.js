@@ -6,6 +6,10 @@
 const $ = (sel) => document.querySelector(sel);
 const LOG_LINES = 100;
 
+// With a non-loopback --listen the server wants a token: the address it
+// prints carries it as ?token=…, and every request passes it on.
+const TOKEN = new URLSearchParams(location.search).get("token");
+
 let state = null; // the latest snapshot
 let logLines = [];
 const events = []; // timeline events, in arrival order
@@ -13,11 +17,11 @@ const events = []; // timeline events, in arrival order
 // --- API ---------------------------------------------------------------
 
 async function api(method, path, body) {
-  const opts = { method, headers: {} };
-  if (body !== undefined) {
-    opts.headers["Content-Type"] = "application/json";
-    opts.body = JSON.stringify(body);
-  }
+  // The server refuses bodies not declared as JSON (a cross-site form
+  // cannot declare it without a preflight).
+  const opts = { method, headers: { "Content-Type": "application/json" } };
+  if (TOKEN) opts.headers["Authorization"] = `Bearer ${TOKEN}`;
+  if (body !== undefined) opts.body = JSON.stringify(body);
   let res;
   try {
     res = await fetch(path, opts);
@@ -299,7 +303,8 @@ function deleteService(sid) {
 // --- wiring ------------------------------------------------------------
 
 function connect() {
-  const es = new EventSource("/api/events");
+  // EventSource cannot set headers: the token goes into the URL.
+  const es = new EventSource(TOKEN ? `/api/events?token=${enc(TOKEN)}` : "/api/events");
   const conn = $("#conn");
   es.onopen = () => {
     // A (re)connected stream starts with everything the server kept.
