@@ -224,9 +224,13 @@ pub fn check(policy: &Policy, head: &Head<'_>) -> Result<(), ApiError> {
         }
     }
     if !read && head.has_body {
-        let media = head
-            .header("content-type")
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let media = head.header("content-type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
         if media.as_deref() != Some("application/json") {
             return Err(ApiError::UnsupportedMediaType(
                 "a request body needs 'Content-Type: application/json'".into(),
@@ -287,28 +291,52 @@ mod tests {
     fn loopback_listen_accepts_only_loopback_names() {
         let p = loopback();
         let cases: &[(&str, &str, &[(&str, &str)], bool, u16)] = &[
-            ("GET", "/api/state", &[("Host", "127.0.0.1:8480")], false, 200),
+            (
+                "GET",
+                "/api/state",
+                &[("Host", "127.0.0.1:8480")],
+                false,
+                200,
+            ),
             ("GET", "/api/state", &[("Host", "127.0.0.1")], false, 200),
-            ("GET", "/api/state", &[("host", "LOCALHOST:9999")], false, 200),
+            (
+                "GET",
+                "/api/state",
+                &[("host", "LOCALHOST:9999")],
+                false,
+                200,
+            ),
             ("GET", "/api/state", &[("HOST", "[::1]:8480")], false, 200),
             ("GET", "/api/state", &[("Host", "[::1]")], false, 200),
             ("GET", "/", &[("Host", "evil.example:8480")], false, 403),
             ("GET", "/", &[("Host", "127.0.0.1.nip.io")], false, 403),
-            ("GET", "/", &[("Host", "localhost.evil.example")], false, 403),
+            (
+                "GET",
+                "/",
+                &[("Host", "localhost.evil.example")],
+                false,
+                403,
+            ),
             ("GET", "/api/state", &[], false, 403),
             ("POST", "/api/save", &[("Host", "evil.example")], false, 403),
             // Origin: an http:// loopback origin on any port.
             (
                 "POST",
                 "/api/save",
-                &[("Host", "127.0.0.1:8480"), ("Origin", "http://127.0.0.1:8480")],
+                &[
+                    ("Host", "127.0.0.1:8480"),
+                    ("Origin", "http://127.0.0.1:8480"),
+                ],
                 false,
                 200,
             ),
             (
                 "POST",
                 "/api/save",
-                &[("Host", "localhost:1234"), ("origin", "HTTP://localhost:1234")],
+                &[
+                    ("Host", "localhost:1234"),
+                    ("origin", "HTTP://localhost:1234"),
+                ],
                 false,
                 200,
             ),
@@ -322,7 +350,10 @@ mod tests {
             (
                 "POST",
                 "/api/save",
-                &[("Host", "127.0.0.1:8480"), ("Origin", "http://evil.example")],
+                &[
+                    ("Host", "127.0.0.1:8480"),
+                    ("Origin", "http://evil.example"),
+                ],
                 false,
                 403,
             ),
@@ -336,7 +367,10 @@ mod tests {
             (
                 "POST",
                 "/api/save",
-                &[("Host", "127.0.0.1:8480"), ("Origin", "https://127.0.0.1:8480")],
+                &[
+                    ("Host", "127.0.0.1:8480"),
+                    ("Origin", "https://127.0.0.1:8480"),
+                ],
                 false,
                 403,
             ),
@@ -386,8 +420,20 @@ mod tests {
                 true,
                 415,
             ),
-            ("DELETE", "/api/services/vm:1", &[("Host", "127.0.0.1")], false, 200),
-            ("POST", "/api/save", &[("Host", "127.0.0.1:8480")], false, 200),
+            (
+                "DELETE",
+                "/api/services/vm:1",
+                &[("Host", "127.0.0.1")],
+                false,
+                200,
+            ),
+            (
+                "POST",
+                "/api/save",
+                &[("Host", "127.0.0.1:8480")],
+                false,
+                200,
+            ),
         ];
         for (method, url, headers, body, want) in cases {
             assert_eq!(
@@ -407,7 +453,10 @@ mod tests {
         assert_eq!(status(&v6, "GET", "/", &[("Host", "[::1]:80")], false), 200);
         // A token given for a loopback listen is required as well.
         let both = Policy::for_listen("127.0.0.1:80".parse().unwrap(), Some("t".into())).unwrap();
-        assert_eq!(status(&both, "GET", "/", &[("Host", "127.0.0.1")], false), 401);
+        assert_eq!(
+            status(&both, "GET", "/", &[("Host", "127.0.0.1")], false),
+            401
+        );
         assert_eq!(
             status(&both, "GET", "/?token=t", &[("Host", "127.0.0.1")], false),
             200
@@ -426,11 +475,35 @@ mod tests {
             ("GET", "/api/state?token=s3cret", &[host], false, 200),
             ("GET", "/?window=300&token=s3cret", &[host], false, 200),
             ("GET", "/api/state", &[host, bearer], false, 200),
-            ("GET", "/api/state", &[host, ("authorization", "bearer s3cret")], false, 200),
-            ("GET", "/api/state", &[host, ("Authorization", "Basic s3cret")], false, 401),
-            ("GET", "/api/state", &[host, ("Authorization", "Bearer nope")], false, 401),
+            (
+                "GET",
+                "/api/state",
+                &[host, ("authorization", "bearer s3cret")],
+                false,
+                200,
+            ),
+            (
+                "GET",
+                "/api/state",
+                &[host, ("Authorization", "Basic s3cret")],
+                false,
+                401,
+            ),
+            (
+                "GET",
+                "/api/state",
+                &[host, ("Authorization", "Bearer nope")],
+                false,
+                401,
+            ),
             // Any Host; no Host at all.
-            ("GET", "/api/state", &[("Host", "10.0.0.5:8480"), bearer], false, 200),
+            (
+                "GET",
+                "/api/state",
+                &[("Host", "10.0.0.5:8480"), bearer],
+                false,
+                200,
+            ),
             ("GET", "/api/state", &[bearer], false, 200),
             // The page's static parts are public, the page itself is not.
             ("GET", "/app.js", &[host], false, 200),
@@ -459,7 +532,13 @@ mod tests {
                 false,
                 403,
             ),
-            ("GET", "/api/state", &[host, bearer, ("Origin", "null")], false, 403),
+            (
+                "GET",
+                "/api/state",
+                &[host, bearer, ("Origin", "null")],
+                false,
+                403,
+            ),
             (
                 "POST",
                 "/api/crs",

@@ -32,8 +32,8 @@ pub mod signals;
 pub mod snapshot;
 pub mod timeline;
 
-pub use actions::{Action, ApiError};
 pub use access::Policy;
+pub use actions::{Action, ApiError};
 pub use http::{Listener, Server};
 pub use runtime::{Config, LiveError, Notice, Runtime};
 
