@@ -287,10 +287,13 @@ mod tests {
 
     const JSON: (&str, &str) = ("Content-Type", "application/json");
 
+    /// Method, URL, headers, whether there is a body, expected status.
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], bool, u16);
+
     #[test]
     fn loopback_listen_accepts_only_loopback_names() {
         let p = loopback();
-        let cases: &[(&str, &str, &[(&str, &str)], bool, u16)] = &[
+        let cases: &[Case] = &[
             (
                 "GET",
                 "/api/state",
@@ -468,7 +471,7 @@ mod tests {
         let p = token_mode();
         let host = ("Host", "pve.example:8480");
         let bearer = ("Authorization", "Bearer s3cret");
-        let cases: &[(&str, &str, &[(&str, &str)], bool, u16)] = &[
+        let cases: &[Case] = &[
             ("GET", "/api/state", &[host], false, 401),
             ("GET", "/api/state?token=wrong", &[host], false, 401),
             ("GET", "/api/state?token=s3cre", &[host], false, 401),

@@ -11,6 +11,11 @@ static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn on_signal(sig: libc::c_int) {
     CAUGHT.store(sig, Ordering::SeqCst);
+    // A second Ctrl-C ends the process at once, should the orderly stop
+    // ever hang. SAFETY: signal(2) is async-signal-safe.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+    }
 }
 
 /// Routes SIGINT and SIGTERM to the flag.
