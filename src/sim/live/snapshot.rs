@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::config::status::ManagerStatus;
 use crate::sim::hardware::{Hardware, LOCK_LIFETIME};
 use crate::sim::scenario::MIB;
-use crate::types::{NodeState, OrUnknown, ServiceState, Sid};
+use crate::types::{OrUnknown, ServiceState, Sid};
 
 use super::clock::local_hms;
 
@@ -73,7 +73,7 @@ pub enum Placement {
     NotRunning,
     /// Its node is powered off (and not yet being fenced).
     NodeDown,
-    /// Its node is being fenced, or the service is in state `fence`.
+    /// The manager is fencing its node for it (service state `fence`).
     Fenced,
 }
 
@@ -208,9 +208,10 @@ pub fn take(hw: &Hardware, daemons: &DaemonFlags, ctx: &Context) -> Snapshot {
             let entry = parsed.as_ref().and_then(|s| ms.service_status.get(s));
             let running_on = hw.node_names().into_iter().find(|n| hw.is_running(n, sid));
             let usage = static_stats.get(sid);
-            let fencing = ms.node_status.get(&node) == Some(&OrUnknown::Known(NodeState::Fence))
-                || entry.and_then(|e| e.state.as_ref())
-                    == Some(&OrUnknown::Known(ServiceState::Fence));
+            // The manager moves every service of a node it must fence to
+            // `fence` at once; stopped ones are not affected by fencing.
+            let fencing = entry.and_then(|e| e.state.as_ref())
+                == Some(&OrUnknown::Known(ServiceState::Fence));
             let placement = placement(
                 &node,
                 running_on.as_deref(),
@@ -249,7 +250,7 @@ pub fn take(hw: &Hardware, daemons: &DaemonFlags, ctx: &Context) -> Snapshot {
 
 /// Where a service configured on `node` is: `running_on` from the run
 /// state, `powered` the node's power switch, `fencing` whether the
-/// manager is fencing the node (or the service).
+/// service is in state `fence`.
 pub fn placement(node: &str, running_on: Option<&str>, powered: bool, fencing: bool) -> Placement {
     match running_on {
         _ if fencing => Placement::Fenced,

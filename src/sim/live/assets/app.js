@@ -153,7 +153,9 @@ function renderServices(services, nodes) {
     r.node.textContent = s.node;
     r.runs.textContent = s.running_on || "–";
     r.runs.className = s.placement === "running" ? "" : "muted";
-    const badge = PLACEMENT_BADGES[s.placement];
+    // A stopped service on a dead node is still truthfully "stopped".
+    const idle = s.state === "stopped" || s.state === "disabled";
+    const badge = idle ? undefined : PLACEMENT_BADGES[s.placement];
     r.label.textContent = badge || s.state;
     r.label.className = badge ? `badge pl-${s.placement}` : "";
     r.status.className = badge ? "status" : stateClass(s.state);
