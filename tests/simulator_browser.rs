@@ -1,7 +1,10 @@
 //! The simulator's page in a real browser: Debian's chromium, driven over
 //! WebDriver (chromium-driver) by a small hand-written client. Loads the
 //! page, waits for the three nodes to come up, clicks node1's power
-//! switch and sees the node's state change on the page and in the API.
+//! switch and sees the node's state change on the page and in the API:
+//! its services marked `node down`/`fenced`, the agent lock the recovery
+//! waits for, the recovery itself; the dialogs; then the same page on a
+//! wildcard listen, where it must carry the token.
 //!
 //! Skips with a notice only when chromium or its driver is not installed
 //! (`.ci/run` installs both); under `CI=true` that is a failure.
@@ -188,12 +191,12 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
-/// Starts the simulator on a fresh booted default cluster.
-fn start_simulator(dir: &Path) -> (Guard, String) {
+/// Starts the simulator on `dir` with `args`; the URL it prints.
+fn start_simulator(dir: &Path, args: &[&str]) -> (Guard, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pve-ha"))
         .arg("simulator")
         .arg(dir)
-        .args(["--listen", "127.0.0.1:0", "--speed", "20", "--boot"])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the simulator");
@@ -223,7 +226,10 @@ fn clicking_a_power_switch_powers_the_node_off() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("simulator-browser");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let (_sim, url) = start_simulator(&dir);
+    let (_sim, url) = start_simulator(
+        &dir,
+        &["--listen", "127.0.0.1:0", "--speed", "20", "--boot"],
+    );
 
     let port = free_port();
     let _driver = Guard(
@@ -272,6 +278,21 @@ fn clicking_a_power_switch_powers_the_node_off() {
         |t| t == "started",
     );
     assert_eq!(s.property("#power-node1", "checked"), true);
+    // Where things are: the working directory Save writes, where each
+    // service runs, what the node lanes' colours mean.
+    assert_eq!(
+        s.text("[data-testid='workdir']").as_deref(),
+        Some(dir.to_string_lossy().as_ref())
+    );
+    assert_eq!(
+        s.text("[data-testid='runs-on-vm:101']").as_deref(),
+        Some("node1")
+    );
+    let legend = s.text("[data-testid='legend-nodes']").unwrap_or_default();
+    for want in ["on", "isolated", "off"] {
+        assert!(legend.contains(want), "{legend:?}");
+    }
+    assert_eq!(s.text("#node-wait-node1").as_deref(), Some(""));
 
     // Click node1's power switch: the page shows the node off and no
     // longer online, and the cluster agrees.
@@ -292,6 +313,29 @@ fn clicking_a_power_switch_powers_the_node_off() {
     let log = std::fs::read_to_string(dir.join("log")).unwrap();
     assert!(log.contains("hardware: execute power node1 off"), "{log}");
     assert!(log.contains("node1/crm: killed by poweroff"), "{log}");
+    // Its service is no longer shown as a green `started`, nothing runs
+    // it, and the node shows the agent lock its recovery waits for.
+    s.wait_text(
+        "[data-testid='service-state-vm:101']",
+        "vm:101 marked as down",
+        |t| t == "node down" || t == "fenced",
+    );
+    assert_eq!(
+        s.text("[data-testid='runs-on-vm:101']").as_deref(),
+        Some("–")
+    );
+    s.wait_text("#node-wait-node1", "node1's agent lock shown", |t| {
+        t.contains("agent lock")
+    });
+    // The recovery: vm:101 started, and really running, elsewhere.
+    s.wait_text("[data-testid='runs-on-vm:101']", "vm:101 recovered", |t| {
+        t == "node2" || t == "node3"
+    });
+    s.wait_text(
+        "[data-testid='service-state-vm:101']",
+        "vm:101 started again",
+        |t| t == "started",
+    );
 
     // The dialogs: add a container, migrate a VM, delete the container.
     s.click("#add");
@@ -332,6 +376,28 @@ fn clicking_a_power_switch_powers_the_node_off() {
     }
 
     s.screenshot(&dir.join("page.png"));
+
+    // A wildcard listen: the page opened with its ?token= passes the token
+    // on (the event stream goes live, a switch works).
+    let dir2 = Path::new(env!("CARGO_TARGET_TMPDIR")).join("simulator-browser-token");
+    let _ = std::fs::remove_dir_all(&dir2);
+    std::fs::create_dir_all(&dir2).unwrap();
+    let (_sim2, url2) = start_simulator(&dir2, &["--listen", "0.0.0.0:0", "--speed", "20"]);
+    let url2 = url2.replace("0.0.0.0", "127.0.0.1");
+    assert!(url2.contains("/?token="), "{url2}");
+    s.call("POST", "/url", Some(json!({ "url": url2 })));
+    s.wait_text("#conn", "the event stream live", |t| t == "live");
+    s.wait_text("#node-state-node1", "node1 shown", |t| t == "-");
+    s.click("label[title='power-node1']");
+    let start = Instant::now();
+    loop {
+        let state = wd("GET", &url2.replace("/?token=", "/api/state?token="), None);
+        if state["nodes"][0]["power"] == true {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "node1 not powered on: {state}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     s.call("DELETE", "", None);
 }
 

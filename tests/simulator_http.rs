@@ -4,8 +4,12 @@
 //! and recovered elsewhere, bring the node back and migrate the service
 //! home; check that bad requests are refused with a 4xx one-line reason
 //! without harming the cluster; replay the recorded actions in the tester.
+//! Also: cross-site, foreign-host and token-less requests are refused
+//! (raw HTTP, so that every header is ours), and the process behaves on
+//! Ctrl-C and on a busy port.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -445,4 +449,465 @@ fn bad_arguments_are_usage_errors() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(env!("CARGO_BIN_EXE_pve-ha"))
+        .args(["simulator", "--token", "a b"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--token"));
+}
+
+/// One raw HTTP/1.1 request to `addr` with exactly the given header lines
+/// (no `Host` unless given); the status, the headers and the body.
+fn raw(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &str,
+) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for h in headers {
+        req.push_str(&format!("{h}\r\n"));
+    }
+    if !body.is_empty() {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+/// `host:port` of a printed URL.
+fn authority(url: &str) -> String {
+    let rest = url.strip_prefix("http://").unwrap();
+    rest.split('/').next().unwrap().to_string()
+}
+
+/// Asserts a raw refusal: status and a one-line JSON reason.
+fn raw_refused(got: (u16, String, String), status: u16, reason: &str) {
+    refused((got.0, got.2), status, reason);
+}
+
+#[test]
+fn cross_site_and_foreign_host_requests_are_refused() {
+    let dir = scratch("simulator-http-access");
+    let sim = start(&dir, &[]);
+    let addr = authority(&sim.url);
+    let port = addr.rsplit(':').next().unwrap().to_string();
+    let host = format!("Host: {addr}");
+    let json = "Content-Type: application/json";
+    let power_off = r#"{"on": false}"#;
+
+    // A rebound DNS name: refused on every method, GET included.
+    raw_refused(
+        raw(&addr, "GET", "/api/state", &["Host: evil.example"], ""),
+        403,
+        "Host 'evil.example' refused",
+    );
+    raw_refused(
+        raw(
+            &addr,
+            "GET",
+            "/",
+            &[&format!("Host: evil.example:{port}")],
+            "",
+        ),
+        403,
+        "refused",
+    );
+    raw_refused(
+        raw(&addr, "POST", "/api/save", &["Host: evil.example"], ""),
+        403,
+        "refused",
+    );
+    raw_refused(
+        raw(&addr, "GET", "/api/state", &[], ""),
+        403,
+        "missing Host",
+    );
+    // A foreign page posting to us: refused whatever it sends.
+    for origin in ["http://evil.example", "null", "https://127.0.0.1"] {
+        raw_refused(
+            raw(
+                &addr,
+                "POST",
+                "/api/nodes/node1/power",
+                &[&host, &format!("Origin: {origin}"), json],
+                r#"{"on": true}"#,
+            ),
+            403,
+            "cross-site request",
+        );
+    }
+    raw_refused(
+        raw(
+            &addr,
+            "POST",
+            "/api/save",
+            &[&host, "Origin: http://evil.example"],
+            "",
+        ),
+        403,
+        "cross-site request",
+    );
+    // A body must be declared JSON (a plain cross-site form cannot).
+    for ty in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut headers = vec![host.clone()];
+        if let Some(t) = ty {
+            headers.push(format!("Content-Type: {t}"));
+        }
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        raw_refused(
+            raw(
+                &addr,
+                "POST",
+                "/api/nodes/node1/power",
+                &headers,
+                r#"{"on": true}"#,
+            ),
+            415,
+            "Content-Type: application/json",
+        );
+    }
+    // Nothing of that reached the cluster.
+    let s = sim.state();
+    assert_eq!(node(&s, "node1")["power"], false);
+    assert!(!dir.join("hardware_status").exists(), "no Save happened");
+
+    // Loopback names on any port (an ssh -L forward) and the own origin
+    // are fine.
+    for h in [
+        format!("Host: localhost:{port}"),
+        "Host: LOCALHOST:1".to_string(),
+        format!("Host: [::1]:{port}"),
+        "Host: 127.0.0.1".to_string(),
+    ] {
+        let (status, _, body) = raw(&addr, "GET", "/api/state", &[&h], "");
+        assert_eq!(status, 200, "{h}: {body}");
+    }
+    let (status, _, body) = raw(
+        &addr,
+        "POST",
+        "/api/nodes/node1/power",
+        &[
+            &host,
+            &format!("Origin: http://{addr}"),
+            "content-type: application/json; charset=utf-8",
+        ],
+        r#"{"on": true}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(node(&sim.state(), "node1")["power"], true);
+    let (status, _, body) = raw(
+        &addr,
+        "POST",
+        "/api/nodes/node1/power",
+        &[&host, "Origin: http://localhost:9999", json],
+        power_off,
+    );
+    assert_eq!(status, 200, "{body}");
+    // A bodiless action needs no content type.
+    let (status, _, body) = raw(&addr, "POST", "/api/save", &[&host], "");
+    assert_eq!(status, 200, "{body}");
+    assert!(dir.join("hardware_status").exists());
+}
+
+/// Starts the simulator on a wildcard address (token mode) and returns it
+/// with the token it printed.
+fn start_wildcard(dir: &Path, extra: &[&str]) -> (Child, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pve-ha"))
+        .arg("simulator")
+        .arg(dir)
+        .args(["--listen", "0.0.0.0:0", "--speed", SPEED])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the simulator");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.find("http://")
+                .map(|i| l[i..].split_whitespace().next().unwrap().to_string())
+        })
+        .expect("the simulator prints its URL");
+    std::thread::spawn(move || for _ in lines {});
+    let (base, token) = url
+        .split_once("/?token=")
+        .expect("the URL carries the token");
+    let port = base.rsplit(':').next().unwrap();
+    (child, format!("127.0.0.1:{port}"), token.to_string())
+}
+
+#[test]
+fn a_wildcard_listen_requires_the_token() {
+    let dir = scratch("simulator-http-token");
+    let (child, addr, token) = start_wildcard(&dir, &[]);
+    let _guard = Sim {
+        child,
+        url: String::new(),
+        dir: dir.clone(),
+    };
+    assert_eq!(token.len(), 32, "{token}");
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+    let host = "Host: pve.example:8480";
+    let bearer = format!("Authorization: Bearer {token}");
+
+    // Without the token, or with a wrong one: 401.
+    let (status, head, body) = raw(&addr, "GET", "/api/state", &[host], "");
+    raw_refused((status, head.clone(), body), 401, "token");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: bearer"),
+        "{head}"
+    );
+    raw_refused(
+        raw(&addr, "GET", "/api/state?token=0123", &[host], ""),
+        401,
+        "token",
+    );
+    raw_refused(
+        raw(
+            &addr,
+            "GET",
+            "/api/state",
+            &[host, "Authorization: Bearer 0123"],
+            "",
+        ),
+        401,
+        "token",
+    );
+    raw_refused(
+        raw(
+            &addr,
+            "POST",
+            "/api/nodes/node1/power",
+            &[host, "Content-Type: application/json"],
+            r#"{"on": true}"#,
+        ),
+        401,
+        "token",
+    );
+    raw_refused(raw(&addr, "GET", "/", &[host], ""), 401, "token");
+
+    // With it, by query or header, under any Host.
+    let (status, _, body) = raw(
+        &addr,
+        "GET",
+        &format!("/api/state?token={token}"),
+        &[host],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = raw(
+        &addr,
+        "GET",
+        "/api/state",
+        &["Host: 192.0.2.7:1", &bearer],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, _, html) = raw(&addr, "GET", &format!("/?token={token}"), &[host], "");
+    assert_eq!(status, 200);
+    assert!(html.contains("Proxmox HA Simulator"));
+    // The page's parts load without it (relative URLs lose the query).
+    let (status, _, js) = raw(&addr, "GET", "/app.js", &[host], "");
+    assert_eq!(status, 200);
+    assert!(js.contains("Bearer"), "the page passes the token on");
+    let (status, _, body) = raw(
+        &addr,
+        "POST",
+        "/api/nodes/node1/power",
+        &[
+            host,
+            &bearer,
+            "Origin: http://pve.example:8480",
+            "Content-Type: application/json",
+        ],
+        r#"{"on": true}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    // A foreign Origin is refused even with the token.
+    raw_refused(
+        raw(
+            &addr,
+            "POST",
+            "/api/save",
+            &[host, &bearer, "Origin: http://evil.example"],
+            "",
+        ),
+        403,
+        "cross-site request",
+    );
+    raw_refused(
+        raw(
+            &addr,
+            "POST",
+            "/api/nodes/node1/power",
+            &[host, &bearer, "Content-Type: text/plain"],
+            r#"{"on": false}"#,
+        ),
+        415,
+        "Content-Type",
+    );
+    let s: Value = {
+        let (_, _, body) = raw(&addr, "GET", "/api/state", &[host, &bearer], "");
+        serde_json::from_str(&body).unwrap()
+    };
+    assert_eq!(node(&s, "node1")["power"], true);
+
+    // A given token is used as is.
+    let dir2 = scratch("simulator-http-token-given");
+    let (child, addr, token) = start_wildcard(&dir2, &["--token", "my-secret"]);
+    let _guard2 = Sim {
+        child,
+        url: String::new(),
+        dir: dir2,
+    };
+    assert_eq!(token, "my-secret");
+    let (status, _, _) = raw(&addr, "GET", "/api/state?token=my-secret", &[host], "");
+    assert_eq!(status, 200);
+}
+
+/// Waits for `child` to exit (at most [`WAIT`]); its exit code.
+fn wait_exit(child: &mut Child) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code();
+        }
+        assert!(start.elapsed() < WAIT, "the simulator did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends `sig` to the process.
+fn signal(child: &Child, sig: i32) {
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+}
+
+/// The entries of a directory, by name.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn ctrl_c_removes_the_temporary_directory_and_only_that() {
+    // No DIR: the simulator makes one under TMPDIR, prints it, and removes
+    // it on Ctrl-C.
+    let tmp = scratch("simulator-http-sigint");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pve-ha"))
+        .args(["simulator", "--listen", "127.0.0.1:0", "--speed", SPEED])
+        .env("TMPDIR", &tmp)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut dir = None;
+    let mut url = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(d) = line.strip_prefix("pve-ha simulator: working directory ") {
+            dir = Some(PathBuf::from(d));
+        }
+        if let Some(i) = line.find("http://") {
+            url = Some(line[i..].split_whitespace().next().unwrap().to_string());
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let dir = dir.expect("the directory is printed");
+    assert!(dir.starts_with(&tmp), "{} under TMPDIR", dir.display());
+    let sim = Sim {
+        child,
+        url: url.unwrap(),
+        dir: dir.clone(),
+    };
+    sim.wait_for("the cluster up", |s| {
+        s["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["state"] == "started")
+    });
+    assert!(dir.join("log").exists() && dir.join("status").is_dir());
+    let mut sim = sim;
+    signal(&sim.child, libc::SIGINT);
+    assert_eq!(wait_exit(&mut sim.child), Some(130));
+    assert!(!dir.exists(), "{} removed", dir.display());
+    assert_eq!(
+        entries(&tmp),
+        Vec::<String>::new(),
+        "nothing left in TMPDIR"
+    );
+
+    // A DIR the user gave stays, on SIGTERM too.
+    let own = scratch("simulator-http-sigterm");
+    let mut sim = start(&own, &["--boot"]);
+    sim.wait_for("a node up", |s| node(s, "node1")["power"] == true);
+    signal(&sim.child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut sim.child), Some(143));
+    assert!(own.join("log").exists(), "the user's directory is kept");
+}
+
+#[test]
+fn a_busy_port_fails_before_anything_is_created() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let tmp = scratch("simulator-http-busy");
+    let wanted = tmp.join("new-dir");
+    for dir in [None, Some(&wanted)] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pve-ha"));
+        cmd.arg("simulator");
+        if let Some(d) = dir {
+            cmd.arg(d);
+        }
+        let out = cmd
+            .args(["--listen", &addr])
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(
+            err.starts_with(&format!("error: unable to listen on '{addr}': ")),
+            "{err}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(entries(&tmp), Vec::<String>::new(), "nothing created");
+    }
+    drop(busy);
 }

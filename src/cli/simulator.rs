@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Parser;
 
 use super::output;
-use crate::sim::live::{self, Config, DEFAULT_LISTEN};
+use crate::sim::live::{self, access, signals, Config, Listener, Policy, DEFAULT_LISTEN};
 use crate::sim::tester;
 
 /// Fastest clock the simulator accepts: beyond it, thread scheduling
@@ -38,9 +38,16 @@ struct Args {
     #[arg(long, requires = "dir")]
     batch: bool,
 
-    /// Address to serve the page on (port 0 picks a free port).
+    /// Address to serve the page on (port 0 picks a free port). A
+    /// non-loopback or wildcard address requires a token.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     listen: String,
+
+    /// The token every request must carry (`?token=T` or
+    /// `Authorization: Bearer T`); generated and printed in the URL when a
+    /// non-loopback --listen needs one and none is given.
+    #[arg(long, value_name = "T", value_parser = parse_token)]
+    token: Option<String>,
 
     /// Run the virtual clock N times faster than real time, so that a
     /// failover takes seconds instead of minutes.
@@ -68,6 +75,15 @@ fn parse_speed(s: &str) -> Result<f64, String> {
     }
 }
 
+/// `--token`: characters that need no escaping in a URL.
+fn parse_token(s: &str) -> Result<String, String> {
+    if access::valid_token(s) {
+        Ok(s.to_string())
+    } else {
+        Err("use letters, digits, '-', '.', '_' or '~'".into())
+    }
+}
+
 /// Entry point of the role.
 pub fn main(argv: Vec<OsString>) -> i32 {
     let args = match Args::try_parse_from(argv) {
@@ -83,17 +99,44 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             None => super::dispatch::EXIT_USAGE,
         };
     }
-    let (dir, boot) = match &args.dir {
-        Some(d) => (d.clone(), args.boot),
+    // Bind first: a busy port must fail before anything is created.
+    let listener = match Listener::bind(&args.listen) {
+        Ok(l) => l,
+        Err(e) => {
+            output::error(e);
+            return 1;
+        }
+    };
+    let policy = match Policy::for_listen(listener.local_addr(), args.token.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            output::error(format!("unable to generate a token: {e}"));
+            return 1;
+        }
+    };
+    if let Err(e) = signals::install() {
+        output::error(format!("unable to handle signals: {e}"));
+        return 1;
+    }
+    let (dir, boot, created) = match &args.dir {
+        Some(d) => (d.clone(), args.boot, false),
         None => match fresh_dir() {
-            Ok(d) => (d, true),
+            Ok(d) => (d, true, true),
             Err(e) => {
                 output::error(e);
                 return 1;
             }
         },
     };
-    interactive(&args, dir, boot)
+    let code = interactive(&args, listener, policy, dir.clone(), boot);
+    // Only a directory of our own making goes; never the user's DIR.
+    if created {
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            output::error(format!("{}: {e}", dir.display()));
+            return code.max(1);
+        }
+    }
+    code
 }
 
 /// `--batch`: the tester on DIR (01 §10), without comparing any
@@ -118,21 +161,24 @@ fn fresh_dir() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-/// Runs the live cluster until the process is stopped.
-fn interactive(args: &Args, dir: PathBuf, boot: bool) -> i32 {
+/// Runs the live cluster until the process is stopped (Ctrl-C or
+/// SIGTERM: exit status 130 or 143, once every thread that writes into
+/// the directory has ended).
+fn interactive(args: &Args, listener: Listener, policy: Policy, dir: PathBuf, boot: bool) -> i32 {
     let cfg = Config {
         dir: dir.clone(),
         speed: args.speed,
         record: args.record,
     };
     let notice = Box::new(|msg: &str| output::print(&format!("{msg}\n")));
-    let server = match live::start(cfg, &args.listen, notice) {
+    let server = match live::start(cfg, listener, policy, notice) {
         Ok(s) => s,
         Err(e) => {
             output::error(e);
             return 1;
         }
     };
+    let rt = server.runtime().clone();
     output::print(&format!(
         "pve-ha simulator: working directory {}\n",
         dir.display()
@@ -144,8 +190,9 @@ fn interactive(args: &Args, dir: PathBuf, boot: bool) -> i32 {
         ));
     }
     if boot {
-        if let Err(e) = server.runtime().boot() {
+        if let Err(e) = rt.boot() {
             output::error(e.line());
+            rt.shutdown();
             return 1;
         }
     }
@@ -154,6 +201,7 @@ fn interactive(args: &Args, dir: PathBuf, boot: bool) -> i32 {
         server.url(),
         args.speed
     ));
-    server.serve();
-    0
+    server.serve(|| signals::caught().is_some());
+    rt.shutdown();
+    signals::caught().map_or(0, signals::exit_status)
 }

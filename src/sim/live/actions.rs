@@ -93,6 +93,12 @@ pub enum ApiError {
     /// Malformed request or value out of range (400).
     #[error("{0}")]
     BadRequest(String),
+    /// No or a wrong token where one is required (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A cross-site or foreign-host request (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// Unknown node, service or path (404).
     #[error("{0}")]
     NotFound(String),
@@ -105,6 +111,9 @@ pub enum ApiError {
     /// Request body too large (413).
     #[error("request body larger than {0} bytes")]
     TooLarge(usize),
+    /// A body that is not declared as JSON (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Something on the simulator's side failed (500), e.g. a file write.
     #[error("{0}")]
     Internal(String),
@@ -115,10 +124,13 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::BadRequest(_) => 400,
+            ApiError::Unauthorized(_) => 401,
+            ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed(_) => 405,
             ApiError::Conflict(_) => 409,
             ApiError::TooLarge(_) => 413,
+            ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Internal(_) => 500,
         }
     }

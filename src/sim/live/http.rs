@@ -4,16 +4,19 @@
 //! request gets a 4xx status and `{"error": "<one line>"}`; nothing a
 //! client sends can stop the simulator or lose its state.
 //!
-//! Routing ([`route`]) is a pure function of method, path and body, so it
-//! is tested without sockets; [`Server`] only moves bytes.
+//! Routing ([`route`]) is a pure function of method, path and body, and
+//! the access rule ([`access::check`]) of the request head, so both are
+//! tested without sockets; [`Server`] only moves bytes.
 
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tiny_http::{Header, Method, Request, Response};
 
+use super::access::{self, Head, Policy};
 use super::actions::{Action, ApiError, DEFAULT_CPU, DEFAULT_MEM_MIB};
 use super::feed::{Cursor, LOG_KEEP};
 use super::runtime::{LiveError, Runtime};
@@ -270,10 +273,39 @@ pub fn route(rt: &Runtime, method: &str, url: &str, body_bytes: &[u8]) -> Result
     }
 }
 
+/// A bound listening socket, not yet serving: binding comes first, so
+/// that a busy port fails before anything is created on disk.
+pub struct Listener {
+    http: tiny_http::Server,
+    addr: SocketAddr,
+}
+
+impl Listener {
+    /// Listens on `addr` (`host:port`; port 0 picks a free one).
+    pub fn bind(addr: &str) -> Result<Listener, LiveError> {
+        let listen_err = |message: String| LiveError::Listen {
+            addr: addr.to_string(),
+            message,
+        };
+        let http = tiny_http::Server::http(addr).map_err(|e| listen_err(e.to_string()))?;
+        let local = http
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| listen_err("not an IP address".into()))?;
+        Ok(Listener { http, addr: local })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
 /// The web server of one live cluster.
 pub struct Server {
     http: tiny_http::Server,
     rt: Runtime,
+    policy: Policy,
     url: String,
 }
 
@@ -282,17 +314,18 @@ fn header(name: &str, value: &str) -> Option<Header> {
 }
 
 impl Server {
-    /// Listens on `addr` (`host:port`; port 0 picks a free one).
-    pub fn bind(rt: Runtime, addr: &str) -> Result<Server, LiveError> {
-        let http = tiny_http::Server::http(addr).map_err(|e| LiveError::Listen {
-            addr: addr.to_string(),
-            message: e.to_string(),
-        })?;
-        let url = match http.server_addr().to_ip() {
-            Some(a) => format!("http://{a}/"),
-            None => format!("http://{addr}/"),
-        };
-        Ok(Server { http, rt, url })
+    /// Serves `rt` on `listener` under the access `policy`.
+    pub fn new(listener: Listener, rt: Runtime, policy: Policy) -> Server {
+        let mut url = format!("http://{}/", listener.addr);
+        if let Some(t) = policy.token() {
+            url.push_str(&format!("?token={t}"));
+        }
+        Server {
+            http: listener.http,
+            rt,
+            policy,
+            url,
+        }
     }
 
     /// The live cluster behind the page.
@@ -300,16 +333,17 @@ impl Server {
         &self.rt
     }
 
-    /// The page's address.
+    /// The page's address (with its `?token=` when one is required).
     pub fn url(&self) -> &str {
         &self.url
     }
 
-    /// Serves requests until the runtime is stopped. Event streams run on
-    /// their own threads; everything else is answered in turn, so actions
-    /// apply in the order they arrive.
-    pub fn serve(self) {
-        while !self.rt.stopped() {
+    /// Serves requests until the runtime is stopped or `interrupted`
+    /// says so (checked at least every [`ACCEPT_POLL`]). Event streams
+    /// run on their own threads; everything else is answered in turn, so
+    /// actions apply in the order they arrive.
+    pub fn serve(self, interrupted: impl Fn() -> bool) {
+        while !self.rt.stopped() && !interrupted() {
             match self.http.recv_timeout(ACCEPT_POLL) {
                 Ok(Some(req)) => self.handle(req),
                 Ok(None) => {}
@@ -322,15 +356,27 @@ impl Server {
     fn handle(&self, mut req: Request) {
         let method = req.method().to_string();
         let url = req.url().to_string();
+        let headers: Vec<(String, String)> = req
+            .headers()
+            .iter()
+            .map(|h| (h.field.to_string(), h.value.to_string()))
+            .collect();
         let mut bytes = Vec::new();
         let read = req
             .as_reader()
             .take(MAX_BODY as u64 + 1)
             .read_to_end(&mut bytes);
+        let head = Head {
+            method: &method,
+            url: &url,
+            headers: &headers,
+            has_body: !bytes.is_empty(),
+        };
         let result = match read {
             Err(e) => Err(ApiError::BadRequest(format!("unable to read body: {e}"))),
             Ok(_) if bytes.len() > MAX_BODY => Err(ApiError::TooLarge(MAX_BODY)),
-            Ok(_) => route(&self.rt, &method, &url, &bytes),
+            Ok(_) => access::check(&self.policy, &head)
+                .and_then(|()| route(&self.rt, &method, &url, &bytes)),
         };
         let head = *req.method() == Method::Head;
         let response = match result {
@@ -350,7 +396,13 @@ impl Server {
                 }
             }
             Ok(Reply::Empty) => Response::from_string("").with_status_code(204),
-            Err(e) => json_response(e.status(), &json!({ "error": e.line() })),
+            Err(e) => {
+                let r = json_response(e.status(), &json!({ "error": e.line() }));
+                match (&e, header("WWW-Authenticate", "Bearer")) {
+                    (ApiError::Unauthorized(_), Some(h)) => r.with_header(h),
+                    _ => r,
+                }
+            }
         };
         let response = if head {
             response.with_data(std::io::empty(), Some(0)).boxed()

@@ -11,6 +11,8 @@
 //! * [`clock`] is the accelerated wall clock;
 //! * [`actions`] lists what a user can do and how a refusal reads;
 //! * [`http`] serves the page, the JSON API and the event stream;
+//! * [`access`] decides who may use it (Host, Origin, token, JSON bodies);
+//! * [`signals`] turns Ctrl-C into an orderly stop;
 //! * [`feed`], [`snapshot`], [`timeline`] are what the page shows;
 //! * [`recorder`] writes the actions as a replayable `cmdlist`.
 //!
@@ -18,6 +20,7 @@
 //! lives here. A killed daemon cannot change the shared state after its
 //! power-off (see [`crate::sim::hardware::Life`]).
 
+pub mod access;
 pub mod actions;
 pub mod clock;
 pub mod daemons;
@@ -25,26 +28,28 @@ pub mod feed;
 pub mod http;
 pub mod recorder;
 pub mod runtime;
+pub mod signals;
 pub mod snapshot;
 pub mod timeline;
 
+pub use access::Policy;
 pub use actions::{Action, ApiError};
-pub use http::Server;
+pub use http::{Listener, Server};
 pub use runtime::{Config, LiveError, Notice, Runtime};
 
 /// The address the page is served on unless `--listen` says otherwise:
 /// loopback only, reachable from elsewhere through an SSH tunnel.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8480";
 
-/// Starts the live cluster described by `cfg` and its web server on
-/// `listen`; call [`Server::serve`] to answer requests.
-pub fn start(cfg: Config, listen: &str, notice: Notice) -> Result<Server, LiveError> {
+/// Starts the live cluster described by `cfg` and serves it on the
+/// already bound `listener` under `policy`; call [`Server::serve`] to
+/// answer requests.
+pub fn start(
+    cfg: Config,
+    listener: Listener,
+    policy: Policy,
+    notice: Notice,
+) -> Result<Server, LiveError> {
     let rt = Runtime::start(cfg, notice)?;
-    match Server::bind(rt.clone(), listen) {
-        Ok(server) => Ok(server),
-        Err(e) => {
-            rt.stop();
-            Err(e)
-        }
-    }
+    Ok(Server::new(listener, rt, policy))
 }

@@ -148,6 +148,9 @@ struct Inner {
     recorder: Option<Mutex<Recorder>>,
     notice: Notice,
     stopping: AtomicBool,
+    /// The timer thread, joined by [`Runtime::shutdown`]: it is the one
+    /// thread that writes into the directory on its own.
+    timer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// The running live cluster; clones share it.
@@ -262,6 +265,7 @@ impl Runtime {
                 recorder,
                 notice,
                 stopping: AtomicBool::new(false),
+                timer: Mutex::new(None),
             }),
         };
         {
@@ -274,13 +278,14 @@ impl Runtime {
         }
         rt.publish(true);
         let ticker = rt.clone();
-        std::thread::Builder::new()
+        let timer = std::thread::Builder::new()
             .name("live-timer".into())
             .spawn(move || ticker.run_timer())
             .map_err(|e| LiveError::Io {
                 path: rt.inner.dir.clone(),
                 source: e,
             })?;
+        *lock(&rt.inner.timer) = Some(timer);
         Ok(rt)
     }
 
@@ -372,6 +377,18 @@ impl Runtime {
         }
         drop(ctl);
         self.inner.feed.close();
+    }
+
+    /// [`Runtime::stop`], then waits for the timer thread to end, so that
+    /// nothing writes into the directory afterwards (the caller may
+    /// remove it).
+    pub fn shutdown(&self) {
+        self.stop();
+        let timer = lock(&self.inner.timer).take();
+        if let Some(t) = timer {
+            // A panicked timer has nothing left to write either.
+            let _ = t.join();
+        }
     }
 
     /// Carries out one action; recorded (with `--record`) and published

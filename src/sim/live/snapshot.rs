@@ -1,7 +1,13 @@
 //! What the page shows, computed from the hardware at one moment: nodes
-//! with their switches and manager state, services with their requested,
-//! current and verbose state (06 §11.3), the scheduler mode and the manager
-//! status (01 §10).
+//! with their switches, manager state and agent lock, services with their
+//! requested, current and verbose state (06 §11.3) and where they really
+//! run, the scheduler mode and the manager status (01 §10).
+//!
+//! The manager's view lags behind the hardware by design (it learns of a
+//! dead node only through quorum and locks), so the page shows both: a
+//! service the manager still calls `started` on a powered-off node is
+//! marked `node_down`, and a node waiting to be fenced shows the agent
+//! lock that holds up the recovery.
 
 use std::collections::BTreeMap;
 
@@ -9,9 +15,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::status::ManagerStatus;
-use crate::sim::hardware::Hardware;
+use crate::sim::hardware::{Hardware, LOCK_LIFETIME};
 use crate::sim::scenario::MIB;
-use crate::types::Sid;
+use crate::types::{OrUnknown, ServiceState, Sid};
 
 use super::clock::local_hms;
 
@@ -36,6 +42,39 @@ pub struct NodeView {
     pub crm_running: bool,
     /// Whether an LRM thread runs on the node.
     pub lrm_running: bool,
+    /// The node's agent lock (`ha_agent_<node>_lock`, 01 §6.2), if it
+    /// exists: the master may fence the node and recover its services
+    /// only once it holds that lock, i.e. once the lock has expired.
+    pub agent_lock: Option<AgentLock>,
+}
+
+/// An agent lock as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentLock {
+    /// The node holding it (the node's own LRM, or the master that
+    /// fenced it).
+    pub owner: String,
+    /// Virtual seconds until another node can take it (0: it has
+    /// expired). A lock is expired once strictly older than the 120 s
+    /// lifetime.
+    pub expires_in: i64,
+}
+
+/// Where a service really is, from the simulated hardware's run state
+/// and power switches rather than the manager's (possibly stale) view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// Running on its configured node.
+    Running,
+    /// Running, but on another node than its configured one.
+    Elsewhere,
+    /// Not running anywhere, its node up.
+    NotRunning,
+    /// Its node is powered off (and not yet being fenced).
+    NodeDown,
+    /// The manager is fencing its node for it (service state `fence`).
+    Fenced,
 }
 
 /// One service row.
@@ -51,8 +90,10 @@ pub struct ServiceView {
     pub crm_state: String,
     /// The state `ha-manager status` would show (06 §11.3).
     pub state: String,
-    /// Node it runs on right now, if any.
+    /// Node it runs on right now, if any (the hardware's run state).
     pub running_on: Option<String>,
+    /// Where it really is (see [`Placement`]).
+    pub placement: Placement,
     /// Static CPU count, if set.
     pub maxcpu: Option<f64>,
     /// Static memory in MiB, if set.
@@ -126,7 +167,15 @@ pub fn take(hw: &Hardware, daemons: &DaemonFlags, ctx: &Context) -> Snapshot {
                 _ => "-".to_string(),
             };
             let (crm_running, lrm_running) = daemons.get(&name).copied().unwrap_or_default();
+            let agent_lock = hw
+                .locks()
+                .get(&format!("ha_agent_{name}_lock"))
+                .map(|l| AgentLock {
+                    owner: l.node.clone(),
+                    expires_in: (l.time + LOCK_LIFETIME + 1 - ctx.now).max(0),
+                });
             Some(NodeView {
+                agent_lock,
                 power: n.power,
                 network: n.network,
                 state,
@@ -159,7 +208,18 @@ pub fn take(hw: &Hardware, daemons: &DaemonFlags, ctx: &Context) -> Snapshot {
             let entry = parsed.as_ref().and_then(|s| ms.service_status.get(s));
             let running_on = hw.node_names().into_iter().find(|n| hw.is_running(n, sid));
             let usage = static_stats.get(sid);
+            // The manager moves every service of a node it must fence to
+            // `fence` at once; stopped ones are not affected by fencing.
+            let fencing = entry.and_then(|e| e.state.as_ref())
+                == Some(&OrUnknown::Known(ServiceState::Fence));
+            let placement = placement(
+                &node,
+                running_on.as_deref(),
+                hw.node(&node).is_some_and(|n| n.power),
+                fencing,
+            );
             ServiceView {
+                placement,
                 sid: sid.clone(),
                 crm_state: entry
                     .and_then(|e| e.state.as_ref())
@@ -188,6 +248,19 @@ pub fn take(hw: &Hardware, daemons: &DaemonFlags, ctx: &Context) -> Snapshot {
     }
 }
 
+/// Where a service configured on `node` is: `running_on` from the run
+/// state, `powered` the node's power switch, `fencing` whether the
+/// service is in state `fence`.
+pub fn placement(node: &str, running_on: Option<&str>, powered: bool, fencing: bool) -> Placement {
+    match running_on {
+        _ if fencing => Placement::Fenced,
+        _ if !powered => Placement::NodeDown,
+        Some(n) if n == node => Placement::Running,
+        Some(_) => Placement::Elsewhere,
+        None => Placement::NotRunning,
+    }
+}
+
 /// The manager status as a JSON value (its canonical form, keys sorted).
 pub fn manager_status_json(ms: &ManagerStatus) -> Value {
     serde_json::from_str(&ms.to_json()).unwrap_or(Value::Null)
@@ -208,6 +281,71 @@ mod tests {
             running,
             ..ServiceEntry::default()
         }
+    }
+
+    #[test]
+    fn nodes_show_their_agent_lock_and_services_their_real_place() {
+        use crate::sim::hardware::NodeHardware;
+        use crate::sim::scenario::Scenario;
+        let mut s = Scenario::empty();
+        let mut on = NodeHardware::off();
+        on.power = true;
+        on.network = true;
+        s.nodes.insert("node1".into(), on);
+        s.nodes.insert("node2".into(), NodeHardware::off());
+        for (sid, node) in [("vm:1", "node1"), ("vm:2", "node2")] {
+            s.services.insert(
+                sid.into(),
+                [("node", node), ("state", "started")]
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .into(),
+            );
+        }
+        let mut hw = Hardware::new(&s);
+        hw.acquire_lock("ha_agent_node2_lock", "node2", 1000);
+        hw.set_running("node1", "vm:1", true);
+        let ctx = |now| Context {
+            now,
+            speed: 1.0,
+            dir: "/d".into(),
+            recording: false,
+        };
+        let snap = take(&hw, &DaemonFlags::new(), &ctx(1100));
+        assert_eq!(snap.nodes[0].agent_lock, None);
+        assert_eq!(
+            snap.nodes[1].agent_lock,
+            Some(AgentLock {
+                owner: "node2".into(),
+                expires_in: 21
+            })
+        );
+        assert_eq!(snap.services[0].placement, Placement::Running);
+        assert_eq!(snap.services[1].placement, Placement::NodeDown);
+        // Takeable once strictly older than the lifetime.
+        let later = take(&hw, &DaemonFlags::new(), &ctx(1121));
+        assert_eq!(later.nodes[1].agent_lock.as_ref().unwrap().expires_in, 0);
+        assert_eq!(
+            hw.acquire_lock("ha_agent_node2_lock", "node1", 1120),
+            crate::sim::hardware::LockOutcome::Denied
+        );
+        assert_eq!(
+            hw.acquire_lock("ha_agent_node2_lock", "node1", 1121),
+            crate::sim::hardware::LockOutcome::Acquired
+        );
+    }
+
+    #[test]
+    fn placements() {
+        assert_eq!(placement("n1", Some("n1"), true, false), Placement::Running);
+        assert_eq!(
+            placement("n1", Some("n2"), true, false),
+            Placement::Elsewhere
+        );
+        assert_eq!(placement("n1", None, true, false), Placement::NotRunning);
+        assert_eq!(placement("n1", None, false, false), Placement::NodeDown);
+        // An isolated node still runs its services while being fenced.
+        assert_eq!(placement("n1", Some("n1"), true, true), Placement::Fenced);
+        assert_eq!(placement("n1", None, false, true), Placement::Fenced);
     }
 
     #[test]

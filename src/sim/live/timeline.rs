@@ -72,7 +72,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::live::snapshot::{NodeView, ServiceView};
+    use crate::sim::live::snapshot::{NodeView, Placement, ServiceView};
 
     fn snap(time: i64, power: bool, services: &[(&str, &str, &str)]) -> Snapshot {
         Snapshot {
@@ -91,6 +91,7 @@ mod tests {
                 lrm: "-".into(),
                 crm_running: power,
                 lrm_running: power,
+                agent_lock: None,
             }],
             services: services
                 .iter()
@@ -101,6 +102,7 @@ mod tests {
                     crm_state: "-".into(),
                     state: state.to_string(),
                     running_on: None,
+                    placement: Placement::NotRunning,
                     maxcpu: None,
                     maxmem_mib: None,
                 })

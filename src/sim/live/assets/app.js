@@ -6,6 +6,10 @@
 const $ = (sel) => document.querySelector(sel);
 const LOG_LINES = 100;
 
+// With a non-loopback --listen the server wants a token: the address it
+// prints carries it as ?token=…, and every request passes it on.
+const TOKEN = new URLSearchParams(location.search).get("token");
+
 let state = null; // the latest snapshot
 let logLines = [];
 const events = []; // timeline events, in arrival order
@@ -13,11 +17,11 @@ const events = []; // timeline events, in arrival order
 // --- API ---------------------------------------------------------------
 
 async function api(method, path, body) {
-  const opts = { method, headers: {} };
-  if (body !== undefined) {
-    opts.headers["Content-Type"] = "application/json";
-    opts.body = JSON.stringify(body);
-  }
+  // The server refuses bodies not declared as JSON (a cross-site form
+  // cannot declare it without a preflight).
+  const opts = { method, headers: { "Content-Type": "application/json" } };
+  if (TOKEN) opts.headers["Authorization"] = `Bearer ${TOKEN}`;
+  if (body !== undefined) opts.body = JSON.stringify(body);
   let res;
   try {
     res = await fetch(path, opts);
@@ -73,6 +77,19 @@ function stateClass(s) {
 const nodeRows = new Map();
 const serviceRows = new Map();
 
+/// Why a node's recovery waits (states `unknown` and `fence`): the master
+/// may fence the node only with its agent lock, i.e. once the node's own
+/// lock has expired.
+function lockWait(n) {
+  const st = String(n.state).split(" ")[0];
+  if (st !== "unknown" && st !== "fence") return "";
+  const l = n.agent_lock;
+  if (!l) return "agent lock free: the master can fence it";
+  if (l.owner !== n.name) return `agent lock taken by ${l.owner}: fenced`;
+  if (l.expires_in <= 0) return "agent lock expired: the master can fence it";
+  return `recovery waits for its agent lock (held by ${l.owner}, ${l.expires_in} s left)`;
+}
+
 function renderNodes(nodes) {
   const tbody = $("#nodes tbody");
   for (const n of nodes) {
@@ -86,21 +103,28 @@ function renderNodes(nodes) {
         input.disabled = true;
         api("POST", `/api/nodes/${enc(n.name)}/network`, { on }).finally(() => { input.disabled = false; });
       });
-      const status = el("td", { id: `node-state-${n.name}`, "data-testid": `node-state-${n.name}` });
-      const lrm = el("td", { class: "muted" });
+      const state = el("span", { id: `node-state-${n.name}`, "data-testid": `node-state-${n.name}` });
+      const wait = el("div", { class: "wait", id: `node-wait-${n.name}`, "data-testid": `node-wait-${n.name}` });
+      const lrm = el("td", { class: "lrm", id: `node-lrm-${n.name}` });
       const tr = el("tr", { id: `node-${n.name}` },
-        el("td", {}, n.name), el("td", {}, power.label), el("td", {}, network.label), status, lrm);
+        el("td", {}, n.name), el("td", {}, power.label), el("td", {}, network.label),
+        el("td", { class: "node-status" }, state, wait), lrm);
       tbody.append(tr);
-      r = { tr, power: power.input, network: network.input, status, lrm };
+      r = { tr, power: power.input, network: network.input, state, wait, lrm };
       nodeRows.set(n.name, r);
     }
     if (!r.power.disabled) r.power.checked = n.power;
     if (!r.network.disabled) r.network.checked = n.network;
-    r.status.textContent = n.state;
-    r.status.className = stateClass(n.state);
+    r.state.textContent = n.state;
+    r.state.className = stateClass(n.state);
+    r.wait.textContent = lockWait(n);
     r.lrm.textContent = n.lrm_running ? n.lrm : (n.power ? n.lrm + " (no LRM)" : "-");
   }
 }
+
+// What a service's status cell shows: the manager's verbose state, unless
+// the hardware knows better (its node is off or being fenced).
+const PLACEMENT_BADGES = { node_down: "node down", fenced: "fenced" };
 
 function renderServices(services, nodes) {
   const tbody = $("#services tbody");
@@ -114,19 +138,28 @@ function renderServices(services, nodes) {
       req.addEventListener("change", () => api("POST", `/api/services/${enc(s.sid)}/state`, { state: req.value }));
       const migrate = el("button", { type: "button", "data-testid": `migrate-${s.sid}`, onclick: () => openMigrate(s.sid) }, "Migrate");
       const node = el("td", {});
-      const status = el("td", { "data-testid": `service-state-${s.sid}` });
+      const runs = el("td", { "data-testid": `runs-on-${s.sid}` });
+      const label = el("span", {});
+      const status = el("td", { "data-testid": `service-state-${s.sid}` }, label);
       const edit = el("button", { type: "button", title: "static resources", onclick: () => openEdit(s.sid) }, "Edit");
       const del = el("button", { type: "button", title: "delete", onclick: () => deleteService(s.sid) }, "Delete");
       const tr = el("tr", { id: `service-${s.sid}` },
-        el("td", {}, s.sid), el("td", {}, req), el("td", {}, migrate), node, status, el("td", {}, edit, " ", del));
+        el("td", {}, s.sid), el("td", {}, req), el("td", {}, migrate), node, runs, status, el("td", {}, edit, " ", del));
       tbody.append(tr);
-      r = { tr, req, node, status };
+      r = { tr, req, node, runs, status, label };
       serviceRows.set(s.sid, r);
     }
     if (document.activeElement !== r.req) r.req.value = s.requested;
     r.node.textContent = s.node;
-    r.status.textContent = s.state;
-    r.status.className = stateClass(s.state);
+    r.runs.textContent = s.running_on || "–";
+    r.runs.className = s.placement === "running" ? "" : "muted";
+    // A stopped service on a dead node is still truthfully "stopped".
+    const idle = s.state === "stopped" || s.state === "disabled";
+    const badge = idle ? undefined : PLACEMENT_BADGES[s.placement];
+    r.label.textContent = badge || s.state;
+    r.label.className = badge ? `badge pl-${s.placement}` : "";
+    r.status.className = badge ? "status" : stateClass(s.state);
+    r.status.title = `manager: ${s.state}; runs on: ${s.running_on || "nothing"}`;
   }
   for (const [sid, r] of serviceRows) {
     if (!seen.has(sid)) { r.tr.remove(); serviceRows.delete(sid); }
@@ -137,6 +170,9 @@ function render() {
   if (!state) return;
   $("#clock").textContent = state.clock;
   $("#speed").textContent = state.speed === 1 ? "real time" : `${state.speed}× speed`;
+  $("#workdir").textContent = state.dir;
+  $("#save").title = `write the current state into ${state.dir}`;
+  $("#recording").textContent = state.recording ? `recording actions into ${state.dir}/cmdlist` : "";
   const crs = $("#crs");
   if (![...crs.options].some((o) => o.value === state.crs)) crs.append(el("option", { value: state.crs }, state.crs));
   if (document.activeElement !== crs) crs.value = state.crs;
@@ -234,9 +270,15 @@ function hms(t) {
 
 function renderLegend() {
   const legend = $("#legend");
-  for (const s of ["started", "starting", "stopping", "stopped", "fence", "recovery", "migrate", "relocate", "freeze", "error"]) {
-    legend.append(el("span", {}, el("i", { style: `background:${color(s)}` }), s));
-  }
+  const group = (title, states) => {
+    const g = el("span", { class: "legend-group", "data-testid": `legend-${title}` }, el("b", {}, title));
+    for (const s of states) g.append(el("span", {}, el("i", { style: `background:${color(s)}` }), s));
+    legend.append(g);
+  };
+  // Node lanes: the power and network switches; service lanes: the
+  // manager's state, labelled with the node.
+  group("nodes", ["on", "isolated", "off"]);
+  group("services", ["started", "starting", "stopping", "stopped", "fence", "recovery", "migrate", "relocate", "freeze", "error"]);
 }
 
 // --- dialogs -----------------------------------------------------------
@@ -299,7 +341,8 @@ function deleteService(sid) {
 // --- wiring ------------------------------------------------------------
 
 function connect() {
-  const es = new EventSource("/api/events");
+  // EventSource cannot set headers: the token goes into the URL.
+  const es = new EventSource(TOKEN ? `/api/events?token=${enc(TOKEN)}` : "/api/events");
   const conn = $("#conn");
   es.onopen = () => {
     // A (re)connected stream starts with everything the server kept.
