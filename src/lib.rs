@@ -8,4 +8,5 @@ pub mod crm;
 pub mod env;
 pub mod lrm;
 pub mod sim;
+pub mod sys;
 pub mod types;

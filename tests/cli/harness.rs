@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use pve_ha::cli::ha_manager::localtime::format_utc_shifted;
+use pve_ha::sys::localtime::format_utc_shifted;
 
 /// The multi-call binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_pve-ha");

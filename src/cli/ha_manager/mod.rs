@@ -19,7 +19,6 @@ pub mod completion;
 pub mod crm_command;
 pub mod format;
 pub mod groups;
-pub mod localtime;
 pub mod resources;
 pub mod rewrite_guard;
 pub mod rules;

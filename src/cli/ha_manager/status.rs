@@ -12,13 +12,13 @@ use std::time::SystemTime;
 use serde_json::{json, Map, Value as Json};
 
 use super::format;
-use super::localtime::ctime;
 use super::{op_err, paths, CliError, Ctx, Params};
 use crate::cli::output;
 use crate::cluster::VmList;
 use crate::config::datacenter::{parse_real, CrsMode};
 use crate::config::resources::{Resource, ResourcesConfig};
 use crate::config::status::{LrmStatus, ManagerStatus, ServiceEntry};
+use crate::sys::localtime::ctime;
 use crate::types::{OrUnknown, Sid};
 
 /// One resource of the checked view (06 §3.3): defaults applied, `enabled`

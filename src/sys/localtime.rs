@@ -1,8 +1,9 @@
-//! Local time for `ha-manager status` (06 §11.1): a Unix time formatted
-//! like C's `ctime` without the newline (`Thu Apr  2 17:58:13 2026`), in
-//! the zone the C library uses (`TZ`, else `/etc/localtime`). The C
-//! library's own `localtime_r` does the zone work, so the output follows
-//! exactly the rules upstream's Perl (`localtime`) follows.
+//! Local time, the one place that asks the C library for it: the
+//! `ctime`-like text of `ha-manager status` (06 §11.1, `Thu Apr  2
+//! 17:58:13 2026`) and the `HH:MM:SS` column of the interactive
+//! simulator's log. The zone is the C library's (`TZ`, else
+//! `/etc/localtime`), and its own `localtime_r` does the zone work, so the
+//! output follows exactly the rules upstream's Perl (`localtime`) follows.
 
 use std::sync::Once;
 
@@ -11,16 +12,38 @@ extern "C" {
     fn tzset();
 }
 
+/// `ts` broken down in local time, or in UTC when the C library cannot
+/// convert it to local time; `None` when not even that works.
+fn local_or_utc(ts: i64) -> Option<libc::tm> {
+    static TZSET: Once = Once::new();
+    // SAFETY: `tzset` takes no arguments and only initialises the C
+    // library's zone state; `Once` keeps it to one call in this process
+    // (`localtime_r`, unlike `localtime`, need not read `TZ` itself).
+    TZSET.call_once(|| unsafe { tzset() });
+    broken_down(ts, libc::localtime_r).or_else(|| broken_down(ts, libc::gmtime_r))
+}
+
 /// `%a %b %e %H:%M:%S %Y` of `ts` in local time; UTC when the C library
 /// cannot convert it, the plain number when not even that works.
 pub fn ctime(ts: i64) -> String {
-    static TZSET: Once = Once::new();
-    // SAFETY: `tzset` takes no arguments and only initialises the C
-    // library's zone state; `Once` keeps it to one call in this process.
-    TZSET.call_once(|| unsafe { tzset() });
-    broken_down(ts, libc::localtime_r)
-        .or_else(|| broken_down(ts, libc::gmtime_r))
-        .map_or_else(|| ts.to_string(), |tm| format_tm(&tm))
+    local_or_utc(ts).map_or_else(|| ts.to_string(), |tm| format_tm(&tm))
+}
+
+/// `%H:%M:%S` of `ts` in local time (UTC when the C library cannot
+/// convert it), the time column of the interactive simulator's log.
+pub fn hms(ts: i64) -> String {
+    let (h, m, s) = match local_or_utc(ts) {
+        Some(tm) => (
+            i64::from(tm.tm_hour),
+            i64::from(tm.tm_min),
+            i64::from(tm.tm_sec),
+        ),
+        None => {
+            let day = ts.rem_euclid(86_400);
+            (day / 3600, day % 3600 / 60, day % 60)
+        }
+    };
+    format!("{h:02}:{m:02}:{s:02}")
 }
 
 /// The `ctime` text of `t` in UTC: what [`ctime`] prints under `TZ=UTC`
@@ -100,6 +123,7 @@ mod tests {
         if std::env::var_os(CHILD).is_some() {
             for t in TIMES {
                 println!("ctime {t} = {}", ctime(t));
+                println!("hms {t} = {}", hms(t));
             }
         }
     }
@@ -108,11 +132,16 @@ mod tests {
     /// zone is process-wide state; setting `TZ` here would race with the
     /// other tests).
     fn ctimes_under(tz: &str) -> Vec<String> {
+        lines_under(tz, "ctime")
+    }
+
+    /// The child's lines of one kind (`ctime` or `hms`) under `tz`.
+    fn lines_under(tz: &str, kind: &str) -> Vec<String> {
         let exe = std::env::current_exe().expect("test binary path");
         let out = std::process::Command::new(exe)
             .args([
                 "--exact",
-                "cli::ha_manager::localtime::tests::child_prints_ctime",
+                "sys::localtime::tests::child_prints_ctime",
                 "--nocapture",
                 "--test-threads=1",
             ])
@@ -124,7 +153,7 @@ mod tests {
         TIMES
             .iter()
             .map(|t| {
-                let prefix = format!("ctime {t} = ");
+                let prefix = format!("{kind} {t} = ");
                 stdout
                     .lines()
                     // libtest may print its own text before ours.
@@ -152,6 +181,14 @@ mod tests {
             "Fri Jul  1 02:00:00 2016",
         ];
         assert_eq!(ctimes_under("CET-1CEST,M3.5.0,M10.5.0/3"), vienna);
+        assert_eq!(
+            lines_under("CET-1CEST,M3.5.0,M10.5.0/3", "hms"),
+            ["01:00:00", "12:07:23", "02:00:00"]
+        );
+        assert_eq!(
+            lines_under("UTC", "hms"),
+            ["00:00:00", "11:07:23", "00:00:00"]
+        );
         assert_eq!(
             ctimes_under("EST5")[0],
             "Wed Dec 31 19:00:00 1969".to_string()
