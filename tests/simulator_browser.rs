@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -200,17 +199,7 @@ fn start_simulator(dir: &Path, args: &[&str]) -> (Guard, String) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the simulator");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.find("http://")
-                .map(|i| l[i..].split_whitespace().next().unwrap_or("").to_string())
-        })
-        .expect("the simulator prints its URL");
-    std::thread::spawn(move || for _ in lines {});
+    let url = common::read_simulator_start(&mut child).url;
     (Guard(child), url)
 }
 

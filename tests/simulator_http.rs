@@ -8,7 +8,9 @@
 //! (raw HTTP, so that every header is ours), and the process behaves on
 //! Ctrl-C and on a busy port.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -58,20 +60,7 @@ fn start(dir: &Path, extra: &[&str]) -> Sim {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the simulator");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut url = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(i) = line.find("http://") {
-            let rest = &line[i..];
-            url = Some(rest.split_whitespace().next().unwrap().to_string());
-            break;
-        }
-    }
-    // Keep draining stdout so the simulator never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    let url = url.expect("the simulator prints its URL");
+    let url = common::read_simulator_start(&mut child).url;
     Sim {
         child,
         url,
@@ -400,23 +389,11 @@ fn the_main_command_serves_the_default_cluster() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut dir = None;
-    let mut url = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(d) = line.strip_prefix("pve-ha simulator: working directory ") {
-            dir = Some(PathBuf::from(d));
-        }
-        if let Some(i) = line.find("http://") {
-            url = Some(line[i..].split_whitespace().next().unwrap().to_string());
-            break;
-        }
-    }
+    let start = common::read_simulator_start(&mut child);
     let sim = Sim {
         child,
-        url: url.expect("URL printed"),
-        dir: dir.expect("directory printed"),
+        url: start.url,
+        dir: start.dir.expect("directory printed"),
     };
     sim.wait_for("three nodes and six services up", |s| {
         s["nodes"]
@@ -641,17 +618,7 @@ fn start_wildcard(dir: &Path, extra: &[&str]) -> (Child, String, String) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the simulator");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.find("http://")
-                .map(|i| l[i..].split_whitespace().next().unwrap().to_string())
-        })
-        .expect("the simulator prints its URL");
-    std::thread::spawn(move || for _ in lines {});
+    let url = common::read_simulator_start(&mut child).url;
     let (base, token) = url
         .split_once("/?token=")
         .expect("the URL carries the token");
@@ -829,26 +796,13 @@ fn ctrl_c_removes_the_temporary_directory_and_only_that() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut dir = None;
-    let mut url = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(d) = line.strip_prefix("pve-ha simulator: working directory ") {
-            dir = Some(PathBuf::from(d));
-        }
-        if let Some(i) = line.find("http://") {
-            url = Some(line[i..].split_whitespace().next().unwrap().to_string());
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    let dir = dir.expect("the directory is printed");
+    let printed = common::read_simulator_start(&mut child);
+    let url = printed.url;
+    let dir = printed.dir.expect("the directory is printed");
     assert!(dir.starts_with(&tmp), "{} under TMPDIR", dir.display());
     let sim = Sim {
         child,
-        url: url.unwrap(),
+        url,
         dir: dir.clone(),
     };
     sim.wait_for("the cluster up", |s| {

@@ -124,3 +124,40 @@ pub fn check_conformance_files(
     );
     record_compared(kind, files.len());
 }
+
+/// What `pve-ha simulator` prints when it starts: its URL and, when it
+/// made one, its temporary working directory.
+pub struct SimulatorStart {
+    /// `http://…/` (with `?token=…` in token mode).
+    pub url: String,
+    /// From the `pve-ha simulator: working directory …` line, if printed.
+    pub dir: Option<PathBuf>,
+}
+
+/// Reads the start lines of a simulator spawned with a piped stdout, up to
+/// its URL, then keeps draining its stdout in a thread so the simulator
+/// never blocks on a full pipe.
+pub fn read_simulator_start(child: &mut std::process::Child) -> SimulatorStart {
+    use std::io::BufRead;
+    let stdout = child
+        .stdout
+        .take()
+        .expect("the simulator's stdout is piped");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut dir = None;
+    let mut url = None;
+    for line in lines.by_ref().map_while(Result::ok) {
+        if let Some(d) = line.strip_prefix("pve-ha simulator: working directory ") {
+            dir = Some(PathBuf::from(d));
+        }
+        if let Some(i) = line.find("http://") {
+            url = line[i..].split_whitespace().next().map(str::to_string);
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    SimulatorStart {
+        url: url.expect("the simulator prints its URL"),
+        dir,
+    }
+}
