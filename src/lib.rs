@@ -9,3 +9,4 @@ pub mod env;
 pub mod lrm;
 pub mod sim;
 pub mod types;
+pub mod watchdog;
