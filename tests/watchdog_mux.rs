@@ -91,12 +91,19 @@ struct Server {
 }
 
 impl Server {
+    /// A server recording to an empty regular file.
     fn start(name: &str) -> Server {
-        let dir = std::env::temp_dir().join(format!("wdmux-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        let device = dir.join("device");
-        fs::write(&device, b"").unwrap();
+        Self::start_on(name, |dir| {
+            let device = dir.join("device");
+            fs::write(&device, b"").unwrap();
+            device
+        })
+    }
+
+    /// A server on the device `make` prepares in the test's directory.
+    fn start_on(name: &str, make: impl FnOnce(&Path) -> PathBuf) -> Server {
+        let dir = scratch(name);
+        let device = make(&dir);
         let notify_path = dir.join("notify");
         let notify = UnixDatagram::bind(&notify_path).unwrap();
         notify
@@ -135,10 +142,13 @@ impl Server {
         // Readiness (sd_notify) comes after the socket listens.
         let mut buf = [0u8; 64];
         let n = notify.recv(&mut buf).unwrap_or_else(|e| {
-            panic!("{name}: no READY=1 from watchdog-mux ({e}); stderr: {:?}", {
-                let t = log.0.lock().unwrap();
-                t.lines.iter().map(|l| l.text.clone()).collect::<Vec<_>>()
-            })
+            panic!(
+                "{name}: no READY=1 from watchdog-mux ({e}); stderr: {:?}",
+                {
+                    let t = log.0.lock().unwrap();
+                    t.lines.iter().map(|l| l.text.clone()).collect::<Vec<_>>()
+                }
+            )
         });
         assert_eq!(&buf[..n], b"READY=1");
         let upid = unshare.id();
@@ -235,7 +245,11 @@ impl Server {
                 let _ = cv.wait_timeout_while(t, Duration::from_secs(5), |t| !t.closed);
                 return s;
             }
-            assert!(Instant::now() < deadline, "server did not exit: {:#?}", self.texts());
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit: {:#?}",
+                self.texts()
+            );
             thread::sleep(Duration::from_millis(50));
         }
     }
@@ -277,6 +291,14 @@ impl Drop for Server {
     }
 }
 
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wdmux-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
@@ -297,7 +319,12 @@ fn assert_only_pings(bytes: &[u8]) {
 
 /// A recording of keep-alives ended by exactly one magic close.
 fn assert_magic_closed(bytes: &[u8]) {
-    assert_eq!(bytes.last(), Some(&b'V'), "{:?}", String::from_utf8_lossy(bytes));
+    assert_eq!(
+        bytes.last(),
+        Some(&b'V'),
+        "{:?}",
+        String::from_utf8_lossy(bytes)
+    );
     assert_only_pings(&bytes[..bytes.len() - 1]);
 }
 
@@ -310,7 +337,10 @@ fn unclean_departure(name: &str, script: &str) {
     }
     let mut s = Server::start(name);
     let mut c = s.client(script);
-    let gone = s.wait_line_suffix(" did not stop watchdog - disable watchdog updates", secs(20));
+    let gone = s.wait_line_suffix(
+        " did not stop watchdog - disable watchdog updates",
+        secs(20),
+    );
     let pid = s.client_pid();
     let status = s.wait_exit(secs(5));
     let _ = c.wait();
@@ -327,7 +357,11 @@ fn unclean_departure(name: &str, script: &str) {
     let dev = s.device();
     assert_only_pings(&dev);
     assert!(pings(&dev) >= 1, "the device was fed while the client was");
-    assert_eq!(dev.len(), gone.device_len, "a keep-alive after the unclean departure");
+    assert_eq!(
+        dev.len(),
+        gone.device_len,
+        "a keep-alive after the unclean departure"
+    );
 }
 
 impl Server {
@@ -357,14 +391,23 @@ fn a_client_that_feeds_and_closes_with_v_leaves_cleanly() {
     let mut s = Server::start("clean");
     let mut c = s.client("open 1; update; sleep 1200; update; sleep 1200; close");
     s.wait_line_suffix(" to watch", secs(20));
-    assert!(s.run_path("watchdog-mux.active").is_dir(), "marker while a client is active");
+    assert!(
+        s.run_path("watchdog-mux.active").is_dir(),
+        "marker while a client is active"
+    );
     assert!(s.run_path("watchdog-mux.sock").exists());
-    let left = s.wait_line("all watchdog client connections to the multiplexer closed", secs(20));
+    let left = s.wait_line(
+        "all watchdog client connections to the multiplexer closed",
+        secs(20),
+    );
     assert!(c.wait().unwrap().success());
     // Pings go on with no client at all.
     thread::sleep(Duration::from_millis(2600));
     assert!(pings(&s.device()) >= pings(&s.device()[..left.device_len]) + 2);
-    assert!(!s.run_path("watchdog-mux.active").exists(), "marker removed");
+    assert!(
+        !s.run_path("watchdog-mux.active").exists(),
+        "marker removed"
+    );
     s.signal(libc::SIGHUP);
     s.wait_line("got SIGHUP - ignored", secs(5));
     s.signal(libc::SIGTERM);
@@ -402,7 +445,10 @@ fn a_killed_client_fences() {
 #[test]
 fn v_followed_by_more_bytes_is_not_a_goodbye() {
     // NUL, `V`, NUL in separate writes, then a full close.
-    unclean_departure("v-then-more", "raw 00; sleep 1200; raw 56; sleep 300; raw 00; sleep 300; drop");
+    unclean_departure(
+        "v-then-more",
+        "raw 00; sleep 1200; raw 56; sleep 300; raw 00; sleep 300; drop",
+    );
 }
 
 /// One silent client expires; another is warned, writes again (averted)
@@ -422,12 +468,18 @@ fn silent_clients_are_warned_then_expire_unless_they_write_again() {
             secs(70),
         );
         let idle = warned.at - added.at;
-        assert!(idle >= secs(50) && idle <= secs(53), "warned after {idle:?}");
+        assert!(
+            idle >= secs(50) && idle <= secs(53),
+            "warned after {idle:?}"
+        );
         s.wait_line(
             &format!("client (PID {pid}) watchdog was updated before expiring"),
             secs(10),
         );
-        s.wait_line("all watchdog client connections to the multiplexer closed", secs(10));
+        s.wait_line(
+            "all watchdog client connections to the multiplexer closed",
+            secs(10),
+        );
         assert!(c.wait().unwrap().success());
         s.signal(libc::SIGTERM);
         assert_eq!(s.wait_exit(secs(5)).code(), Some(0));
@@ -450,7 +502,7 @@ fn silent_clients_are_warned_then_expire_unless_they_write_again() {
     });
 
     let mut s = Server::start("expired");
-    let _c = s.client("open 1; update; hold");
+    let mut c = s.client("open 1; update; hold");
     let added = s.wait_line_suffix(" to watch", secs(20));
     let pid = s.client_pid();
     let warned = s.wait_line(
@@ -465,6 +517,7 @@ fn silent_clients_are_warned_then_expire_unless_they_write_again() {
     assert!(w >= secs(50) && w <= secs(53), "warned after {w:?}");
     assert!(e >= secs(60) && e <= secs(63), "expired after {e:?}");
     let status = s.wait_exit(secs(5));
+    let _ = c.wait(); // ended with its namespace
     assert_eq!(status.code(), Some(0));
     assert_eq!(
         s.texts(),
@@ -480,7 +533,11 @@ fn silent_clients_are_warned_then_expire_unless_they_write_again() {
     assert_only_pings(&dev);
     // Fed once a second until the expiry, never afterwards.
     assert!(pings(&dev) >= 55, "{} pings", pings(&dev));
-    assert_eq!(dev.len(), expired.device_len, "a keep-alive after the expiry");
+    assert_eq!(
+        dev.len(),
+        expired.device_len,
+        "a keep-alive after the expiry"
+    );
 
     averted.join().unwrap();
 }
@@ -491,7 +548,7 @@ fn a_restart_is_refused_while_the_marker_exists() {
         return;
     }
     let mut s = Server::start("restart");
-    let _c = s.client("open 1; update; hold");
+    let mut c = s.client("open 1; update; hold");
     s.wait_line_suffix(" to watch", secs(20));
     let second = s.dir.join("second-device");
     fs::write(&second, b"").unwrap();
@@ -501,10 +558,15 @@ fn a_restart_is_refused_while_the_marker_exists() {
         String::from_utf8_lossy(&out.stderr),
         "watchdog active - unable to restart watchdog-mux\n"
     );
-    assert_eq!(fs::read(&second).unwrap(), b"", "the refused instance wrote to its device");
+    assert_eq!(
+        fs::read(&second).unwrap(),
+        b"",
+        "the refused instance wrote to its device"
+    );
     // SIGTERM with a client still connected: the device stays armed.
     s.signal(libc::SIGTERM);
     assert_eq!(s.wait_exit(secs(5)).code(), Some(0));
+    let _ = c.wait();
     let pid = s.client_pid();
     assert_eq!(
         s.texts(),
@@ -526,10 +588,15 @@ fn ninety_eight_clients_at_once_and_not_one_more() {
     let mut s = Server::start("98");
     let mut c = s.client("open 98; update; sleep 1500; update; close");
     let added = s.wait_count_suffix(" to watch", 98, secs(30));
-    s.wait_line("all watchdog client connections to the multiplexer closed", secs(20));
+    s.wait_line(
+        "all watchdog client connections to the multiplexer closed",
+        secs(20),
+    );
     assert!(c.wait().unwrap().success());
     let texts = s.texts();
-    let clean = texts.iter().filter(|t| t.ends_with("Removing it gracefully from the watch"));
+    let clean = texts
+        .iter()
+        .filter(|t| t.ends_with("Removing it gracefully from the watch"));
     assert_eq!(clean.count(), 98);
     assert!(added.device_len <= s.device().len());
     s.signal(libc::SIGTERM);
@@ -539,12 +606,19 @@ fn ninety_eight_clients_at_once_and_not_one_more() {
 
     // The 99th connection finds the table full: the error exit.
     let mut s = Server::start("99");
-    let _c = s.client("open 99; hold");
+    let mut c = s.client("open 99; hold");
     s.wait_line("unable to alloc wd_client structure", secs(30));
     assert_eq!(s.wait_exit(secs(5)).code(), Some(1));
+    let _ = c.wait();
     let texts = s.texts();
-    assert_eq!(texts.iter().filter(|t| t.ends_with(" to watch")).count(), 98);
-    assert_eq!(texts.last().map(String::as_str), Some("unable to alloc wd_client structure"));
+    assert_eq!(
+        texts.iter().filter(|t| t.ends_with(" to watch")).count(),
+        98
+    );
+    assert_eq!(
+        texts.last().map(String::as_str),
+        Some("unable to alloc wd_client structure")
+    );
     assert_only_pings(&s.device());
 }
 
@@ -554,7 +628,11 @@ impl Server {
         let deadline = Instant::now() + within;
         let mut t = m.lock().unwrap();
         loop {
-            let hits: Vec<&Line> = t.lines.iter().filter(|l| l.text.ends_with(suffix)).collect();
+            let hits: Vec<&Line> = t
+                .lines
+                .iter()
+                .filter(|l| l.text.ends_with(suffix))
+                .collect();
             if hits.len() >= count {
                 return hits[count - 1].clone();
             }
@@ -568,12 +646,88 @@ impl Server {
     }
 }
 
+/// Start-up failures (07 §5.3) end with one message and status 1, before
+/// any socket exists.
+#[test]
+fn a_device_that_cannot_be_opened_is_a_start_up_failure() {
+    if !namespaces_available("open-fails") {
+        return;
+    }
+    let dir = scratch("open-fails");
+    for (device, message) in [
+        (
+            dir.join("missing"),
+            "watchdog open: No such file or directory\n",
+        ),
+        (dir.clone(), "watchdog open: Is a directory\n"),
+    ] {
+        let out = Command::new("unshare")
+            .args(["--mount", "--pid", "--fork", "sh", "-c"])
+            .arg(
+                r#"mount -t tmpfs tmpfs /run && "$0" watchdog-mux --device "$1"; s=$?; ls -A /run; exit $s"#,
+            )
+            .arg(BIN)
+            .arg(&device)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(String::from_utf8_lossy(&out.stderr), message);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "",
+            "nothing left in /run"
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A FIFO gets the same bytes a file would; its reader sees them live.
+#[test]
+fn a_fifo_records_like_a_file() {
+    if !namespaces_available("fifo") {
+        return;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut s = Server::start_on("fifo", |dir| {
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader = fifo.clone();
+        // Opening a FIFO waits for the other end: read in the background.
+        thread::spawn(move || {
+            let _ = tx.send(fs::read(reader).unwrap());
+        });
+        fifo
+    });
+    thread::sleep(Duration::from_millis(2500));
+    s.signal(libc::SIGTERM);
+    assert_eq!(s.wait_exit(secs(5)).code(), Some(0));
+    let got = rx.recv_timeout(secs(5)).unwrap();
+    assert!(pings(&got) >= 2, "{got:?}");
+    assert_magic_closed(&got);
+    assert_eq!(
+        s.texts(),
+        [
+            format!(
+                "recording device '{}' (FIFO): watchdog timeout and identity skipped",
+                s.device.display()
+            ),
+            "got terminate request".to_string(),
+            "clean exit".to_string(),
+        ]
+    );
+}
+
 /// The unit as installed passes `systemd-analyze verify` against a copy
 /// of the system's units, with the binary at its installed path.
 #[test]
 fn the_unit_passes_systemd_analyze_verify() {
     let ci = std::env::var("CI").as_deref() == Ok("true");
-    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         assert!(!ci, "systemd-analyze is required under CI=true");
         let _ = writeln!(
             std::io::stderr(),
@@ -610,7 +764,10 @@ fn the_unit_passes_systemd_analyze_verify() {
         .unwrap();
     let _ = fs::remove_dir_all(&root);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "systemd-analyze verify failed: {stderr}");
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify failed: {stderr}"
+    );
     assert!(
         !stderr.contains("watchdog-mux"),
         "warnings about the unit: {stderr}"
@@ -632,7 +789,8 @@ fn the_unit_passes_systemd_analyze_verify() {
 #[test]
 #[ignore = "helper process of the watchdog-mux tests, started by them"]
 fn client_process() {
-    let script = std::env::var(SCRIPT_VAR).expect("WDMUX_CLIENT: started by the watchdog-mux tests");
+    let script =
+        std::env::var(SCRIPT_VAR).expect("WDMUX_CLIENT: started by the watchdog-mux tests");
     let mut conns: Vec<Watchdog> = Vec::new();
     let mut raw: Option<UnixStream> = None;
     for cmd in script.split(';').map(str::trim).filter(|c| !c.is_empty()) {
@@ -652,9 +810,8 @@ fn client_process() {
                 raw = None;
             }
             "raw" => {
-                let s = raw.get_or_insert_with(|| {
-                    UnixStream::connect(pve_ha::watchdog::SOCKET).unwrap()
-                });
+                let s = raw
+                    .get_or_insert_with(|| UnixStream::connect(pve_ha::watchdog::SOCKET).unwrap());
                 let bytes: Vec<u8> = (0..arg.len() / 2)
                     .map(|i| u8::from_str_radix(&arg[2 * i..2 * i + 2], 16).unwrap())
                     .collect();

@@ -115,7 +115,9 @@ impl Watchdog {
             }
             Conn::CloseFailed => {
                 self.conn = Conn::CloseFailed;
-                Err(ClientError::Close(io::Error::from_raw_os_error(libc::EBADF)))
+                Err(ClientError::Close(io::Error::from_raw_os_error(
+                    libc::EBADF,
+                )))
             }
             Conn::Closed => Err(ClientError::NotOpen),
         }
@@ -160,7 +162,10 @@ mod tests {
             e.to_string(),
             "unable to open watchdog socket - No such file or directory"
         );
-        assert_eq!(ClientError::AlreadyOpen.to_string(), "watchdog already open");
+        assert_eq!(
+            ClientError::AlreadyOpen.to_string(),
+            "watchdog already open"
+        );
         assert_eq!(
             ClientError::ShortWrite(0).to_string(),
             "watchdog update failed - write 0 bytes"

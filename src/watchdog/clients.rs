@@ -157,9 +157,13 @@ mod tests {
         let mut c = Clients::default();
         c.add(42, t0).unwrap();
         assert!(c.check(t0 + secs(50)).is_empty());
-        assert!(c.check(t0 + secs(50) + Duration::from_millis(999)).is_empty());
+        assert!(c
+            .check(t0 + secs(50) + Duration::from_millis(999))
+            .is_empty());
         assert_eq!(c.check(t0 + secs(51)), [Finding::AboutToExpire(42)]);
-        assert!(c.check(t0 + secs(60) + Duration::from_millis(999)).is_empty());
+        assert!(c
+            .check(t0 + secs(60) + Duration::from_millis(999))
+            .is_empty());
         assert_eq!(c.check(t0 + secs(61)), [Finding::Expired(42)]);
     }
 

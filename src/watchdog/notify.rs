@@ -24,7 +24,9 @@ fn send(path: &[u8], state: &[u8]) -> io::Result<()> {
         Some(name) => SocketAddr::from_abstract_name(name)?,
         None => SocketAddr::from_pathname(std::ffi::OsStr::from_bytes(path))?,
     };
-    UnixDatagram::unbound()?.send_to_addr(state, &addr).map(drop)
+    UnixDatagram::unbound()?
+        .send_to_addr(state, &addr)
+        .map(drop)
 }
 
 #[cfg(test)]

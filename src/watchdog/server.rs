@@ -25,8 +25,8 @@ use super::clients::{Clients, Departure, Finding, Token};
 use super::device::{self, Device, Kind};
 use super::sys::{self, Epoll, ListenStep, SignalFd, Ticker};
 use super::{
-    notify, ACTIVE_MARKER, DEVICE, DEVICE_TIMEOUT_SECS, JOURNAL_FLUSH, LISTEN_BACKLOG,
-    READ_BUFFER, SOCKET, TICK,
+    notify, ACTIVE_MARKER, DEVICE, DEVICE_TIMEOUT_SECS, JOURNAL_FLUSH, LISTEN_BACKLOG, READ_BUFFER,
+    SOCKET, TICK,
 };
 
 /// How the server was asked to run.
@@ -125,7 +125,10 @@ pub fn run(config: &Config, out: &mut dyn Write) -> i32 {
                 say(out, "clean exit");
                 let (written, closed) = device.magic_close();
                 if let Err(e) = written {
-                    say(out, format_args!("write magic watchdog close: {}", errno_text(&e)));
+                    say(
+                        out,
+                        format_args!("write magic watchdog close: {}", errno_text(&e)),
+                    );
                 }
                 if let Err(e) = closed {
                     say(out, format_args!("close watchdog fd: {}", errno_text(&e)));
@@ -154,7 +157,10 @@ fn prepare(device: Device, out: &mut dyn Write) -> Option<Device> {
                 .and_then(|()| device.identity().map_err(Fatal::Identity));
             return match checked {
                 Ok((identity, version)) => {
-                    say(out, format_args!("Watchdog driver '{identity}', version {version:x}"));
+                    say(
+                        out,
+                        format_args!("Watchdog driver '{identity}', version {version:x}"),
+                    );
                     Some(device)
                 }
                 Err(fatal) => {
@@ -218,13 +224,16 @@ impl<'o> Server<'o> {
     /// Steps 6–8: socket, event loop, signals; then readiness.
     fn start(out: &'o mut dyn Write) -> Result<Self, Fatal> {
         let _ = std::fs::remove_file(SOCKET);
-        let listener =
-            sys::unix_listener(Path::new(SOCKET), LISTEN_BACKLOG).map_err(|(step, e)| match step {
+        let listener = sys::unix_listener(Path::new(SOCKET), LISTEN_BACKLOG).map_err(
+            |(step, e)| match step {
                 ListenStep::Create => Fatal::SocketCreate(e),
                 ListenStep::Bind => Fatal::SocketBind(e),
                 ListenStep::Listen => Fatal::SocketListen(e),
-            })?;
-        listener.set_nonblocking(true).map_err(Fatal::SocketListen)?;
+            },
+        )?;
+        listener
+            .set_nonblocking(true)
+            .map_err(Fatal::SocketListen)?;
         let epoll = Epoll::new().map_err(Fatal::EpollCreate)?;
         epoll
             .add(listener.as_raw_fd(), LISTEN)
@@ -256,7 +265,10 @@ impl<'o> Server<'o> {
     /// or on the first wake-up after pinging was disabled.
     fn serve(&mut self, device: &mut Device) -> Result<(), Fatal> {
         loop {
-            let events = self.epoll.wait(16 + self.conns.len()).map_err(Fatal::Wait)?;
+            let events = self
+                .epoll
+                .wait(16 + self.conns.len())
+                .map_err(Fatal::Wait)?;
             if !self.pinging {
                 return Ok(());
             }
@@ -284,11 +296,13 @@ impl<'o> Server<'o> {
         }
         for finding in self.clients.check(Instant::now()) {
             match finding {
-                Finding::Averted(pid) => {
-                    self.say(format_args!("client (PID {pid}) watchdog was updated before expiring"))
-                }
+                Finding::Averted(pid) => self.say(format_args!(
+                    "client (PID {pid}) watchdog was updated before expiring"
+                )),
                 Finding::AboutToExpire(pid) => {
-                    self.say(format_args!("client (PID {pid}) watchdog is about to expire"));
+                    self.say(format_args!(
+                        "client (PID {pid}) watchdog is about to expire"
+                    ));
                     flush_journal();
                 }
                 Finding::Expired(pid) => {
@@ -371,7 +385,12 @@ impl<'o> Server<'o> {
                 self.clients.data(token, &buf[..n], Instant::now());
                 Ok(())
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
                 Ok(())
             }
             Err(e) => Err(Fatal::Read(e)),

@@ -33,14 +33,18 @@ fn owned(fd: libc::c_int) -> io::Result<OwnedFd> {
 /// message (07 §5.8); the error says which one.
 pub fn unix_listener(path: &Path, backlog: i32) -> Result<UnixListener, (ListenStep, io::Error)> {
     // SAFETY: plain system call with constant arguments.
-    let fd = owned(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) })
-        .map_err(|e| (ListenStep::Create, e))?;
+    let fd =
+        owned(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) })
+            .map_err(|e| (ListenStep::Create, e))?;
     // SAFETY: sockaddr_un is plain old data; all-zero is a valid value.
     let mut addr: libc::sockaddr_un = unsafe { zeroed() };
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
     let bytes = path.as_os_str().as_bytes();
     if bytes.len() >= addr.sun_path.len() {
-        return Err((ListenStep::Bind, io::Error::from_raw_os_error(libc::ENAMETOOLONG)));
+        return Err((
+            ListenStep::Bind,
+            io::Error::from_raw_os_error(libc::ENAMETOOLONG),
+        ));
     }
     for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
         *dst = *src as libc::c_char;
@@ -108,7 +112,12 @@ impl Epoll {
     pub fn delete(&self, fd: RawFd) -> io::Result<()> {
         // SAFETY: a null event is allowed for EPOLL_CTL_DEL since Linux 2.6.9.
         check(unsafe {
-            libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut())
+            libc::epoll_ctl(
+                self.0.as_raw_fd(),
+                libc::EPOLL_CTL_DEL,
+                fd,
+                std::ptr::null_mut(),
+            )
         })
         .map(drop)
     }
@@ -123,7 +132,12 @@ impl Epoll {
         loop {
             // SAFETY: the buffer holds `buf.len()` events.
             let n = unsafe {
-                libc::epoll_wait(self.0.as_raw_fd(), buf.as_mut_ptr(), buf.len() as libc::c_int, -1)
+                libc::epoll_wait(
+                    self.0.as_raw_fd(),
+                    buf.as_mut_ptr(),
+                    buf.len() as libc::c_int,
+                    -1,
+                )
             };
             match check(n) {
                 Ok(n) => return Ok(buf[..n as usize].iter().map(|e| e.u64).collect()),
@@ -168,7 +182,13 @@ impl SignalFd {
             let mut info: libc::signalfd_siginfo = unsafe { zeroed() };
             let size = size_of::<libc::signalfd_siginfo>();
             // SAFETY: the buffer is exactly one signalfd_siginfo.
-            let n = unsafe { libc::read(self.0.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+            let n = unsafe {
+                libc::read(
+                    self.0.as_raw_fd(),
+                    (&mut info as *mut libc::signalfd_siginfo).cast(),
+                    size,
+                )
+            };
             if n == -1 {
                 let e = io::Error::last_os_error();
                 match e.kind() {
@@ -193,7 +213,10 @@ impl Ticker {
     pub fn new(period: Duration) -> io::Result<Self> {
         // SAFETY: plain system call.
         let fd = owned(unsafe {
-            libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK)
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_CLOEXEC | libc::TFD_NONBLOCK,
+            )
         })?;
         let ts = libc::timespec {
             tv_sec: period.as_secs() as libc::time_t,
@@ -293,7 +316,11 @@ pub fn watchdog_identity(fd: RawFd) -> io::Result<(String, u32)> {
     };
     // SAFETY: WDIOC_GETSUPPORT fills one struct watchdog_info.
     check(unsafe { libc::ioctl(fd, WDIOC_GETSUPPORT as _, &mut info as *mut WatchdogInfo) })?;
-    let len = info.identity.iter().position(|&b| b == 0).unwrap_or(info.identity.len());
+    let len = info
+        .identity
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(info.identity.len());
     Ok((
         String::from_utf8_lossy(&info.identity[..len]).into_owned(),
         info.firmware_version,
