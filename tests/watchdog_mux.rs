@@ -432,6 +432,31 @@ fn a_client_that_feeds_and_closes_with_v_leaves_cleanly() {
     assert!(s.started.elapsed() < secs(30));
 }
 
+/// Upstream pings only in quiet seconds, so a client writing many times a
+/// second would starve the device; here the tick fires regardless, and
+/// still only about once a second (07 §5.11).
+#[test]
+fn a_chatty_client_does_not_starve_the_pings() {
+    if !namespaces_available("chatty") {
+        return;
+    }
+    let mut s = Server::start("chatty");
+    let mut c = s.client("open 1; feed 4000; close");
+    let added = s.wait_line_suffix(" to watch", secs(20));
+    let left = s.wait_line_suffix(" Removing it gracefully from the watch", secs(20));
+    assert!(c.wait().unwrap().success());
+    let fed = (left.at - added.at).as_secs_f64();
+    let during = left.device_len - added.device_len;
+    assert!(fed >= 3.9, "the client fed for {fed} s");
+    assert!(
+        during >= 3 && during as f64 <= fed + 1.5,
+        "{during} keep-alives in {fed} s of constant writes"
+    );
+    s.signal(libc::SIGTERM);
+    assert_eq!(s.wait_exit(secs(5)).code(), Some(0));
+    assert_magic_closed(&s.device());
+}
+
 #[test]
 fn a_client_that_closes_without_v_fences() {
     unclean_departure("no-v", "open 1; update; sleep 1500; drop");
@@ -785,7 +810,8 @@ fn the_unit_passes_systemd_analyze_verify() {
 /// `open N` (N connections through the client API), `update`, `close`
 /// (`V` and close, the clean goodbye), `drop` (close without `V`),
 /// `raw HEX` (one write of raw bytes on a plain connection, kept open),
-/// `sleep MS`, `hold` (wait to be killed), `kill` (SIGKILL to itself).
+/// `feed MS` (an update every 20 ms for MS milliseconds), `sleep MS`,
+/// `hold` (wait to be killed), `kill` (SIGKILL to itself).
 #[test]
 #[ignore = "helper process of the watchdog-mux tests, started by them"]
 fn client_process() {
@@ -816,6 +842,13 @@ fn client_process() {
                     .map(|i| u8::from_str_radix(&arg[2 * i..2 * i + 2], 16).unwrap())
                     .collect();
                 s.write_all(&bytes).unwrap();
+            }
+            "feed" => {
+                let end = Instant::now() + Duration::from_millis(arg.parse().unwrap());
+                while Instant::now() < end {
+                    conns.iter_mut().for_each(|w| w.update().unwrap());
+                    thread::sleep(Duration::from_millis(20));
+                }
             }
             "sleep" => thread::sleep(Duration::from_millis(arg.parse().unwrap())),
             "hold" => loop {
