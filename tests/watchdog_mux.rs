@@ -36,14 +36,16 @@ fn namespaces_available(test: &str) -> bool {
     let problem = if unsafe { libc::geteuid() } != 0 {
         Some("not running as root".to_string())
     } else {
+        // Exactly what every server start does, plus nsenter's presence.
         match Command::new("unshare")
-            .args(["--mount", "--pid", "--fork", "true"])
+            .args(["--mount", "--pid", "--fork", "sh", "-c"])
+            .arg("mount -t tmpfs tmpfs /run && nsenter --version >/dev/null")
             .stderr(Stdio::piped())
             .output()
         {
             Ok(o) if o.status.success() => None,
             Ok(o) => Some(format!(
-                "unshare failed: {}",
+                "unshare/mount/nsenter failed: {}",
                 String::from_utf8_lossy(&o.stderr).trim()
             )),
             Err(e) => Some(format!("cannot run unshare: {e}")),

@@ -7,6 +7,23 @@
 //! magic close), [`device`] the device and its recording stand-in,
 //! [`server`] start-up and the event loop, [`notify`] systemd readiness,
 //! [`sys`] the system calls std does not wrap.
+//!
+//! Trying it by hand, safely: give the server a recording device and a
+//! private `/run` (as root), then speak to the socket from inside:
+//!
+//! ```text
+//! : > /tmp/dev
+//! unshare --mount --pid --fork sh -c 'mount -t tmpfs tmpfs /run &&
+//!   { pve-ha watchdog-mux --device /tmp/dev & p=$!; sleep 1;
+//!     perl -MIO::Socket::UNIX -e '\''$s = IO::Socket::UNIX->new(
+//!       Peer => "/run/watchdog-mux.sock"); syswrite $s, "\0"; sleep 3;
+//!       syswrite $s, "V"; close $s'\''; kill $p; wait; }'
+//! ```
+//!
+//! Leave out the `V` for an unclean goodbye, or sleep 70 s instead of 3
+//! for the warning and the expiry; `/tmp/dev` collects one `.` per keep-alive
+//! and the final `V` of a clean exit. Never run it without `--device`:
+//! the real `/dev/watchdog` resets the machine once a client fails.
 
 pub mod client;
 pub mod clients;
