@@ -10,3 +10,4 @@ pub mod lrm;
 pub mod sim;
 pub mod sys;
 pub mod types;
+pub mod watchdog;

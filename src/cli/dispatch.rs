@@ -40,6 +40,12 @@ pub const ROLES: &[Role] = &[
         about: "live virtual cluster in the browser (or --batch: the tester)",
         main: super::simulator::main,
     },
+    Role {
+        name: "watchdog-mux",
+        tool: "watchdog-mux",
+        about: "owns /dev/watchdog; fences the node when a client stops feeding",
+        main: super::watchdog_mux::main,
+    },
 ];
 
 /// Exit code for usage errors (unknown role, bad arguments).

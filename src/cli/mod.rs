@@ -10,5 +10,6 @@ pub mod ha_manager;
 pub mod output;
 pub mod simulator;
 pub mod tester;
+pub mod watchdog_mux;
 
 pub use dispatch::{dispatch, Role, ROLES};
