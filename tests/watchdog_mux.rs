@@ -15,80 +15,43 @@
 //! expiry test takes about 62 s of real time (the 50 s/60 s thresholds
 //! are not configurable); the others run beside it.
 
+mod common;
+
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::ns::{self, Namespace};
+use common::transcript::Transcript;
 use pve_ha::watchdog::client::Watchdog;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pve-ha");
 const SCRIPT_VAR: &str = "WDMUX_CLIENT";
 
-/// Whether the namespace tests can run here. Under `CI=true` a missing
-/// prerequisite fails the test; otherwise it is skipped with a notice
-/// written past libtest's capture.
+/// A server's namespaces: its own mount (for `/run`) and pid numbers.
+const FLAGS: &[&str] = &["--mount", "--pid"];
+
+/// Whether the namespace tests can run here: exactly what every server
+/// start does, plus nsenter's presence (a skip, or a failure under CI).
 fn namespaces_available(test: &str) -> bool {
-    let problem = if unsafe { libc::geteuid() } != 0 {
-        Some("not running as root".to_string())
-    } else {
-        // Exactly what every server start does, plus nsenter's presence.
-        match Command::new("unshare")
-            .args(["--mount", "--pid", "--fork", "sh", "-c"])
-            .arg("mount -t tmpfs tmpfs /run && nsenter --version >/dev/null")
-            .stderr(Stdio::piped())
-            .output()
-        {
-            Ok(o) if o.status.success() => None,
-            Ok(o) => Some(format!(
-                "unshare/mount/nsenter failed: {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            )),
-            Err(e) => Some(format!("cannot run unshare: {e}")),
-        }
-    };
-    match problem {
-        None => true,
-        Some(p) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{test}: {p} (required under CI=true)")
-        }
-        Some(p) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "notice: {test}: {p}; skipping the watchdog-mux namespace test"
-            );
-            false
-        }
-    }
+    ns::available(
+        &format!("the watchdog-mux namespace test {test}"),
+        FLAGS,
+        "mount -t tmpfs tmpfs /run && nsenter --version >/dev/null",
+    )
 }
 
-/// One line of the server's standard error, when it arrived and how many
-/// bytes the recording device held at that moment.
-#[derive(Debug, Clone)]
-struct Line {
-    at: Instant,
-    text: String,
-    device_len: usize,
-}
-
-#[derive(Default)]
-struct Transcript {
-    lines: Vec<Line>,
-    closed: bool,
-}
-
-/// A watchdog-mux in its own namespaces.
+/// A watchdog-mux in its own namespaces, as pid 1 there.
 struct Server {
     dir: PathBuf,
     device: PathBuf,
-    unshare: Child,
-    /// The server's pid as seen from here (pid 1 inside its namespace).
-    pid: i32,
-    log: Arc<(Mutex<Transcript>, Condvar)>,
+    ns: Namespace,
+    /// Its standard error; each line's probe is the device's length then.
+    log: Transcript,
     started: Instant,
 }
 
@@ -111,60 +74,34 @@ impl Server {
         notify
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
-        let mut unshare = Command::new("unshare")
-            .args(["--mount", "--pid", "--fork", "sh", "-c"])
+        let mut cmd = ns::unshare(FLAGS);
+        cmd.args(["sh", "-c"])
             .arg(r#"mount -t tmpfs tmpfs /run && exec "$0" watchdog-mux --device "$1""#)
             .arg(BIN)
             .arg(&device)
             .env("NOTIFY_SOCKET", &notify_path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn unshare");
-        let stderr = unshare.stderr.take().unwrap();
-        let log: Arc<(Mutex<Transcript>, Condvar)> = Arc::default();
-        let (log2, dev2) = (Arc::clone(&log), device.clone());
-        thread::spawn(move || {
-            for text in BufReader::new(stderr).lines() {
-                let Ok(text) = text else { break };
-                let device_len = fs::metadata(&dev2).map_or(0, |m| m.len() as usize);
-                let (m, cv) = &*log2;
-                m.lock().unwrap().lines.push(Line {
-                    at: Instant::now(),
-                    text,
-                    device_len,
-                });
-                cv.notify_all();
-            }
-            let (m, cv) = &*log2;
-            m.lock().unwrap().closed = true;
-            cv.notify_all();
+            .stderr(Stdio::piped());
+        let mut ns = Namespace::spawn(cmd);
+        let stderr = ns.child().stderr.take().unwrap();
+        let dev2 = device.clone();
+        let log = Transcript::read(stderr, move || {
+            fs::metadata(&dev2).map_or(0, |m| m.len() as usize)
         });
         // Readiness (sd_notify) comes after the socket listens.
         let mut buf = [0u8; 64];
         let n = notify.recv(&mut buf).unwrap_or_else(|e| {
             panic!(
                 "{name}: no READY=1 from watchdog-mux ({e}); stderr: {:?}",
-                {
-                    let t = log.0.lock().unwrap();
-                    t.lines.iter().map(|l| l.text.clone()).collect::<Vec<_>>()
-                }
+                log.texts()
             )
         });
         assert_eq!(&buf[..n], b"READY=1");
-        let upid = unshare.id();
-        let children = fs::read_to_string(format!("/proc/{upid}/task/{upid}/children")).unwrap();
-        let pid: i32 = children
-            .split_whitespace()
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("server pid");
         Server {
             dir,
             device,
-            unshare,
-            pid,
+            ns,
             log,
             started: Instant::now(),
         }
@@ -172,9 +109,8 @@ impl Server {
 
     /// Starts a client process in the server's namespaces playing `script`.
     fn client(&self, script: &str) -> Child {
-        Command::new("nsenter")
-            .arg(format!("--target={}", self.pid))
-            .args(["--mount", "--pid", "--"])
+        self.ns
+            .nsenter(&["--mount", "--pid"])
             .arg(std::env::current_exe().unwrap())
             .args(["client_process", "--exact", "--ignored", "--nocapture"])
             .args(["--test-threads=1", "-q"])
@@ -187,9 +123,8 @@ impl Server {
 
     /// Runs `pve-ha ARGS` in the server's mount namespace (the same /run).
     fn run_beside(&self, args: &[&str]) -> std::process::Output {
-        Command::new("nsenter")
-            .arg(format!("--target={}", self.pid))
-            .args(["--mount", "--"])
+        self.ns
+            .nsenter(&["--mount"])
             .arg(BIN)
             .args(args)
             .output()
@@ -198,53 +133,24 @@ impl Server {
 
     /// A path of the server's `/run`, seen from here.
     fn run_path(&self, name: &str) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/root/run/{name}", self.pid))
+        self.ns.path(&format!("/run/{name}"))
     }
 
     fn signal(&self, sig: libc::c_int) {
-        assert_eq!(unsafe { libc::kill(self.pid, sig) }, 0, "kill {sig}");
-    }
-
-    fn lines(&self) -> Vec<Line> {
-        self.log.0.lock().unwrap().lines.clone()
+        self.ns.signal(sig);
     }
 
     fn texts(&self) -> Vec<String> {
-        self.lines().into_iter().map(|l| l.text).collect()
-    }
-
-    /// Waits until `count` lines equal `text`; returns the last of them.
-    fn wait_count(&self, text: &str, count: usize, within: Duration) -> Line {
-        let (m, cv) = &*self.log;
-        let deadline = Instant::now() + within;
-        let mut t = m.lock().unwrap();
-        loop {
-            let hits: Vec<&Line> = t.lines.iter().filter(|l| l.text == text).collect();
-            if hits.len() >= count {
-                return hits[count - 1].clone();
-            }
-            let now = Instant::now();
-            if now >= deadline || (t.closed && hits.len() < count) {
-                let all: Vec<&str> = t.lines.iter().map(|l| l.text.as_str()).collect();
-                panic!("waited for {count}× {text:?}; server said {all:#?}");
-            }
-            t = cv.wait_timeout(t, deadline - now).unwrap().0;
-        }
-    }
-
-    fn wait_line(&self, text: &str, within: Duration) -> Line {
-        self.wait_count(text, 1, within)
+        self.log.texts()
     }
 
     /// Waits for the server (and its namespace) to end.
     fn wait_exit(&mut self, within: Duration) -> ExitStatus {
         let deadline = Instant::now() + within;
         loop {
-            if let Some(s) = self.unshare.try_wait().unwrap() {
+            if let Some(s) = self.ns.child().try_wait().unwrap() {
                 // Let the reader thread see the end of the stream.
-                let (m, cv) = &*self.log;
-                let t = m.lock().unwrap();
-                let _ = cv.wait_timeout_while(t, Duration::from_secs(5), |t| !t.closed);
+                self.log.wait_closed(Duration::from_secs(5));
                 return s;
             }
             assert!(
@@ -285,10 +191,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         // Killing the namespace's init ends every process in it.
-        if self.unshare.try_wait().ok().flatten().is_none() {
-            unsafe { libc::kill(self.pid, libc::SIGKILL) };
-            let _ = self.unshare.wait();
-        }
+        self.ns.kill();
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
@@ -339,7 +242,7 @@ fn unclean_departure(name: &str, script: &str) {
     }
     let mut s = Server::start(name);
     let mut c = s.client(script);
-    let gone = s.wait_line_suffix(
+    let gone = s.log.wait_suffix(
         " did not stop watchdog - disable watchdog updates",
         secs(20),
     );
@@ -361,28 +264,9 @@ fn unclean_departure(name: &str, script: &str) {
     assert!(pings(&dev) >= 1, "the device was fed while the client was");
     assert_eq!(
         dev.len(),
-        gone.device_len,
+        gone.probe,
         "a keep-alive after the unclean departure"
     );
-}
-
-impl Server {
-    fn wait_line_suffix(&self, suffix: &str, within: Duration) -> Line {
-        let (m, cv) = &*self.log;
-        let deadline = Instant::now() + within;
-        let mut t = m.lock().unwrap();
-        loop {
-            if let Some(l) = t.lines.iter().find(|l| l.text.ends_with(suffix)) {
-                return l.clone();
-            }
-            let now = Instant::now();
-            if now >= deadline || t.closed {
-                let all: Vec<&str> = t.lines.iter().map(|l| l.text.as_str()).collect();
-                panic!("waited for …{suffix:?}; server said {all:#?}");
-            }
-            t = cv.wait_timeout(t, deadline - now).unwrap().0;
-        }
-    }
 }
 
 #[test]
@@ -392,26 +276,26 @@ fn a_client_that_feeds_and_closes_with_v_leaves_cleanly() {
     }
     let mut s = Server::start("clean");
     let mut c = s.client("open 1; update; sleep 1200; update; sleep 1200; close");
-    s.wait_line_suffix(" to watch", secs(20));
+    s.log.wait_suffix(" to watch", secs(20));
     assert!(
         s.run_path("watchdog-mux.active").is_dir(),
         "marker while a client is active"
     );
     assert!(s.run_path("watchdog-mux.sock").exists());
-    let left = s.wait_line(
+    let left = s.log.wait_line(
         "all watchdog client connections to the multiplexer closed",
         secs(20),
     );
     assert!(c.wait().unwrap().success());
     // Pings go on with no client at all.
     thread::sleep(Duration::from_millis(2600));
-    assert!(pings(&s.device()) >= pings(&s.device()[..left.device_len]) + 2);
+    assert!(pings(&s.device()) >= pings(&s.device()[..left.probe]) + 2);
     assert!(
         !s.run_path("watchdog-mux.active").exists(),
         "marker removed"
     );
     s.signal(libc::SIGHUP);
-    s.wait_line("got SIGHUP - ignored", secs(5));
+    s.log.wait_line("got SIGHUP - ignored", secs(5));
     s.signal(libc::SIGTERM);
     let status = s.wait_exit(secs(5));
     assert_eq!(status.code(), Some(0));
@@ -444,11 +328,13 @@ fn a_chatty_client_does_not_starve_the_pings() {
     }
     let mut s = Server::start("chatty");
     let mut c = s.client("open 1; feed 4000; close");
-    let added = s.wait_line_suffix(" to watch", secs(20));
-    let left = s.wait_line_suffix(" Removing it gracefully from the watch", secs(20));
+    let added = s.log.wait_suffix(" to watch", secs(20));
+    let left = s
+        .log
+        .wait_suffix(" Removing it gracefully from the watch", secs(20));
     assert!(c.wait().unwrap().success());
     let fed = (left.at - added.at).as_secs_f64();
-    let during = left.device_len - added.device_len;
+    let during = left.probe - added.probe;
     assert!(fed >= 3.9, "the client fed for {fed} s");
     assert!(
         during >= 3 && during as f64 <= fed + 1.5,
@@ -488,9 +374,9 @@ fn silent_clients_are_warned_then_expire_unless_they_write_again() {
     let averted = thread::spawn(|| {
         let mut s = Server::start("averted");
         let mut c = s.client("open 1; update; sleep 55000; update; sleep 1500; close");
-        let added = s.wait_line_suffix(" to watch", secs(20));
+        let added = s.log.wait_suffix(" to watch", secs(20));
         let pid = s.client_pid();
-        let warned = s.wait_line(
+        let warned = s.log.wait_line(
             &format!("client (PID {pid}) watchdog is about to expire"),
             secs(70),
         );
@@ -499,11 +385,11 @@ fn silent_clients_are_warned_then_expire_unless_they_write_again() {
             idle >= secs(50) && idle <= secs(53),
             "warned after {idle:?}"
         );
-        s.wait_line(
+        s.log.wait_line(
             &format!("client (PID {pid}) watchdog was updated before expiring"),
             secs(10),
         );
-        s.wait_line(
+        s.log.wait_line(
             "all watchdog client connections to the multiplexer closed",
             secs(10),
         );
@@ -530,13 +416,13 @@ fn silent_clients_are_warned_then_expire_unless_they_write_again() {
 
     let mut s = Server::start("expired");
     let mut c = s.client("open 1; update; hold");
-    let added = s.wait_line_suffix(" to watch", secs(20));
+    let added = s.log.wait_suffix(" to watch", secs(20));
     let pid = s.client_pid();
-    let warned = s.wait_line(
+    let warned = s.log.wait_line(
         &format!("client (PID {pid}) watchdog is about to expire"),
         secs(70),
     );
-    let expired = s.wait_line(
+    let expired = s.log.wait_line(
         &format!("client (PID {pid}) watchdog expired - disable watchdog updates"),
         secs(20),
     );
@@ -560,11 +446,7 @@ fn silent_clients_are_warned_then_expire_unless_they_write_again() {
     assert_only_pings(&dev);
     // Fed once a second until the expiry, never afterwards.
     assert!(pings(&dev) >= 55, "{} pings", pings(&dev));
-    assert_eq!(
-        dev.len(),
-        expired.device_len,
-        "a keep-alive after the expiry"
-    );
+    assert_eq!(dev.len(), expired.probe, "a keep-alive after the expiry");
 
     averted.join().unwrap();
 }
@@ -576,7 +458,7 @@ fn a_restart_is_refused_while_the_marker_exists() {
     }
     let mut s = Server::start("restart");
     let mut c = s.client("open 1; update; hold");
-    s.wait_line_suffix(" to watch", secs(20));
+    s.log.wait_suffix(" to watch", secs(20));
     let second = s.dir.join("second-device");
     fs::write(&second, b"").unwrap();
     let out = s.run_beside(&["watchdog-mux", "--device", second.to_str().unwrap()]);
@@ -614,8 +496,8 @@ fn ninety_eight_clients_at_once_and_not_one_more() {
     }
     let mut s = Server::start("98");
     let mut c = s.client("open 98; update; sleep 1500; update; close");
-    let added = s.wait_count_suffix(" to watch", 98, secs(30));
-    s.wait_line(
+    let added = s.log.wait_count_suffix(" to watch", 98, secs(30));
+    s.log.wait_line(
         "all watchdog client connections to the multiplexer closed",
         secs(20),
     );
@@ -625,7 +507,7 @@ fn ninety_eight_clients_at_once_and_not_one_more() {
         .iter()
         .filter(|t| t.ends_with("Removing it gracefully from the watch"));
     assert_eq!(clean.count(), 98);
-    assert!(added.device_len <= s.device().len());
+    assert!(added.probe <= s.device().len());
     s.signal(libc::SIGTERM);
     assert_eq!(s.wait_exit(secs(5)).code(), Some(0));
     assert_eq!(s.texts().last().map(String::as_str), Some("clean exit"));
@@ -634,7 +516,8 @@ fn ninety_eight_clients_at_once_and_not_one_more() {
     // The 99th connection finds the table full: the error exit.
     let mut s = Server::start("99");
     let mut c = s.client("open 99; hold");
-    s.wait_line("unable to alloc wd_client structure", secs(30));
+    s.log
+        .wait_line("unable to alloc wd_client structure", secs(30));
     assert_eq!(s.wait_exit(secs(5)).code(), Some(1));
     let _ = c.wait();
     let texts = s.texts();
@@ -647,30 +530,6 @@ fn ninety_eight_clients_at_once_and_not_one_more() {
         Some("unable to alloc wd_client structure")
     );
     assert_only_pings(&s.device());
-}
-
-impl Server {
-    fn wait_count_suffix(&self, suffix: &str, count: usize, within: Duration) -> Line {
-        let (m, cv) = &*self.log;
-        let deadline = Instant::now() + within;
-        let mut t = m.lock().unwrap();
-        loop {
-            let hits: Vec<&Line> = t
-                .lines
-                .iter()
-                .filter(|l| l.text.ends_with(suffix))
-                .collect();
-            if hits.len() >= count {
-                return hits[count - 1].clone();
-            }
-            let now = Instant::now();
-            if now >= deadline || t.closed {
-                let all: Vec<&str> = t.lines.iter().map(|l| l.text.as_str()).collect();
-                panic!("waited for {count}× …{suffix:?}; server said {all:#?}");
-            }
-            t = cv.wait_timeout(t, deadline - now).unwrap().0;
-        }
-    }
 }
 
 /// Start-up failures (07 §5.3) end with one message and status 1, before
@@ -688,8 +547,8 @@ fn a_device_that_cannot_be_opened_is_a_start_up_failure() {
         ),
         (dir.clone(), "watchdog open: Is a directory\n"),
     ] {
-        let out = Command::new("unshare")
-            .args(["--mount", "--pid", "--fork", "sh", "-c"])
+        let out = ns::unshare(FLAGS)
+            .args(["sh", "-c"])
             .arg(
                 r#"mount -t tmpfs tmpfs /run && "$0" watchdog-mux --device "$1"; s=$?; ls -A /run; exit $s"#,
             )

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod ns;
+pub mod transcript;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
