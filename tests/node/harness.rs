@@ -237,10 +237,18 @@ impl World {
     /// list in step with `nodes/*/{qemu-server,lxc}/*.conf`).
     pub fn sync_vmlist(&self) {
         let mut ids = BTreeMap::new();
-        for node in fs::read_dir(self.root.join("nodes")).into_iter().flatten().flatten() {
+        for node in fs::read_dir(self.root.join("nodes"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let name = node.file_name().to_string_lossy().into_owned();
             for (sub, kind) in [("qemu-server", "qemu"), ("lxc", "lxc")] {
-                for conf in fs::read_dir(node.path().join(sub)).into_iter().flatten().flatten() {
+                for conf in fs::read_dir(node.path().join(sub))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
                     let file = conf.file_name().to_string_lossy().into_owned();
                     if let Some(vmid) = file.strip_suffix(".conf") {
                         ids.insert(vmid.to_string(), (name.clone(), kind));
@@ -258,7 +266,10 @@ impl World {
         let ids: serde_json::Map<String, Value> = ids
             .into_iter()
             .map(|(vmid, (node, kind))| {
-                (vmid, json!({"node": node, "type": kind, "version": state.0}))
+                (
+                    vmid,
+                    json!({"node": node, "type": kind, "version": state.0}),
+                )
             })
             .collect();
         let text = if ids.is_empty() {
@@ -321,7 +332,12 @@ impl World {
         let _ = writeln!(s, "scratch directory: {}", self.dir.display());
         let _ = writeln!(s, "manager_status: {}", pretty(&self.manager_status()));
         for node in nodes {
-            let _ = writeln!(s, "{} lrm_status: {}", node.name, pretty(&self.lrm_status(&node.name)));
+            let _ = writeln!(
+                s,
+                "{} lrm_status: {}",
+                node.name,
+                pretty(&self.lrm_status(&node.name))
+            );
         }
         let _ = writeln!(
             s,
@@ -333,7 +349,8 @@ impl World {
         let _ = writeln!(s, "guest helper calls:\n{}", self.helper_calls());
         for node in nodes {
             for log in ["watchdog-mux", "crm", "lrm"] {
-                let text = fs::read_to_string(node.dir.join(format!("{log}.log"))).unwrap_or_default();
+                let text =
+                    fs::read_to_string(node.dir.join(format!("{log}.log"))).unwrap_or_default();
                 let tail: Vec<&str> = text.lines().rev().take(40).collect();
                 let _ = writeln!(s, "--- {} {log} (last {} lines)", node.name, tail.len());
                 for l in tail.iter().rev() {
@@ -457,7 +474,11 @@ impl Node {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("{}: `{}` did not finish within {within:?}", self.name, argv.join(" "))
+                    panic!(
+                        "{}: `{}` did not finish within {within:?}",
+                        self.name,
+                        argv.join(" ")
+                    )
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     panic!("{}: pid 1 ended during `{}`", self.name, argv.join(" "))
@@ -479,7 +500,9 @@ impl Node {
             .strip_prefix("exit ")
             .and_then(|c| c.parse().ok())
             .unwrap_or_else(|| panic!("{}: odd answer {reply:?}", self.name));
-        let read = |ext: &str| fs::read_to_string(self.dir.join(format!("{id}.{ext}"))).unwrap_or_default();
+        let read = |ext: &str| {
+            fs::read_to_string(self.dir.join(format!("{id}.{ext}"))).unwrap_or_default()
+        };
         Output {
             code,
             stdout: read("out"),
