@@ -131,11 +131,11 @@ struct HaNode {
 }
 
 impl HaNode {
-    fn start(world: &World, name: &str, crm: Start) -> HaNode {
+    fn start(world: &World, name: &str, crm: Start, lrm: Start) -> HaNode {
         let node = Node::boot(world, name);
         let wdmux = node.start_watchdog_mux();
         let (crm, _) = node.start_daemon("pve-ha-crm", crm);
-        let (lrm, _) = node.start_daemon("pve-ha-lrm", Start::Debug);
+        let (lrm, _) = node.start_daemon("pve-ha-lrm", lrm);
         HaNode {
             node,
             wdmux,
@@ -182,7 +182,7 @@ fn one_node_runs_a_guest_when_added_and_stops_it_on_request() {
     }
     let world = World::new("start-stop", &["node1"]);
     world.add_vm("node1", 100);
-    let ha = HaNode::start(&world, "node1", Start::Forking);
+    let ha = HaNode::start(&world, "node1", Start::Forking, Start::Debug);
     let node = &ha.node;
     for daemon in ["pve-ha-crm", "pve-ha-lrm"] {
         let out = node.run(&[daemon, "status"], secs(10)).ok("status");
@@ -237,7 +237,7 @@ fn one_node_lrm_restart_freezes_and_a_killed_lrm_starves_the_watchdog() {
     }
     let world = World::new("restart-kill", &["node1"]);
     world.add_vm("node1", 100);
-    let ha = HaNode::start(&world, "node1", Start::Debug);
+    let ha = HaNode::start(&world, "node1", Start::Debug, Start::Debug);
     let node = &ha.node;
     let scene = || world.scene(&[node]);
     node.run(&["ha-manager", "add", "vm:100"], secs(30))
@@ -345,7 +345,7 @@ fn three_nodes_fence_a_reset_node_and_recover_its_guest() {
     }
     let world = World::new("three", &["node1", "node2", "node3"]);
     world.add_vm("node3", 100);
-    let node1 = HaNode::start(&world, "node1", Start::Debug);
+    let node1 = HaNode::start(&world, "node1", Start::Debug, Start::Debug);
     let mut others = Vec::new();
     for name in ["node2", "node3"] {
         let node = Node::boot(&world, name);
@@ -463,7 +463,8 @@ fn footprint_figures() {
     for vmid in 100..100 + guests {
         world.add_vm("node1", vmid);
     }
-    let ha = HaNode::start(&world, "node1", Start::Debug);
+    // As in production: forked daemons, no copy of the log on stderr.
+    let ha = HaNode::start(&world, "node1", Start::Forking, Start::Forking);
     let node = &ha.node;
     for vmid in 100..100 + guests {
         node.run(&["ha-manager", "add", &format!("vm:{vmid}")], secs(30))
