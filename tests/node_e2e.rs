@@ -98,6 +98,30 @@ fn a_node_is_an_isolated_world_with_a_recognisable_guest() {
     assert_eq!(node.guest_pid(100), None);
     assert!(!node.alive(pid), "the stand-in was stopped and reaped");
 
+    // A container: its monitor's socket in the node's network namespace.
+    world.add_ct("node1", 200);
+    node.run(
+        &["sh", "-c", "\"$PVE_HA_GUEST_HELPER\" start ct 200"],
+        secs(20),
+    )
+    .ok("helper start ct");
+    assert!(node.container_running(200), "{}", scene());
+    let host = std::fs::read_to_string("/proc/self/net/unix").unwrap();
+    assert!(
+        !host.contains("@/var/lib/lxc/200/command"),
+        "seen outside the node"
+    );
+    node.run(
+        &[
+            "sh",
+            "-c",
+            "\"$PVE_HA_GUEST_HELPER\" shutdown ct 200 --timeout 5",
+        ],
+        secs(20),
+    )
+    .ok("helper shutdown ct");
+    assert!(!node.container_running(200));
+
     // pmxcfs's part: the VM list follows the config.
     let vmlist = |node: &str| {
         let v: serde_json::Value =
@@ -173,46 +197,65 @@ fn pings(bytes: &[u8]) -> usize {
 }
 
 /// One node, forking CRM start (as systemd's ExecStart): `ha-manager add`
-/// makes the guest run, `set --state stopped` stops it, and `status`
-/// reports both daemons running.
+/// makes a VM and a container run, `set --state stopped` stops them, and
+/// `status` reports both daemons running.
 #[test]
-fn one_node_runs_a_guest_when_added_and_stops_it_on_request() {
+fn one_node_runs_guests_when_added_and_stops_them_on_request() {
     if !available("one-node-start-stop") {
         return;
     }
     let world = World::new("start-stop", &["node1"]);
     world.add_vm("node1", 100);
+    world.add_ct("node1", 200);
     let ha = HaNode::start(&world, "node1", Start::Forking, Start::Debug);
     let node = &ha.node;
     for daemon in ["pve-ha-crm", "pve-ha-lrm"] {
         let out = node.run(&[daemon, "status"], secs(10)).ok("status");
         assert_eq!(out.stdout, "running\n", "{daemon} status");
     }
-    node.run(&["ha-manager", "add", "vm:100"], secs(30))
-        .ok("ha-manager add");
+    for sid in ["vm:100", "ct:200"] {
+        node.run(&["ha-manager", "add", sid], secs(30))
+            .ok("ha-manager add");
+    }
     let pid = wait_running(&world, &[node], node, secs(120));
-    assert!(world.helper_calls().contains("node1 call: start vm 100"));
-
-    node.run(
-        &["ha-manager", "set", "vm:100", "--state", "stopped"],
-        secs(30),
-    )
-    .ok("ha-manager set --state stopped");
     wait_until(
-        "vm:100 stopped",
+        "ct:200 started on node1",
+        secs(60),
+        || world.scene(&[node]),
+        || {
+            (service_is(&world, "ct:200", "node1", "started") && node.container_running(200))
+                .then_some(())
+        },
+    );
+    let calls = world.helper_calls();
+    assert!(calls.contains("node1 call: start vm 100"), "{calls}");
+    assert!(calls.contains("node1 call: start ct 200"), "{calls}");
+
+    for sid in ["vm:100", "ct:200"] {
+        node.run(&["ha-manager", "set", sid, "--state", "stopped"], secs(30))
+            .ok("ha-manager set --state stopped");
+    }
+    wait_until(
+        "vm:100 and ct:200 stopped",
         secs(90),
         || world.scene(&[node]),
         || {
-            (service_is(&world, "vm:100", "node1", "stopped") && node.guest_pid(100).is_none())
-                .then_some(())
+            (service_is(&world, "vm:100", "node1", "stopped")
+                && service_is(&world, "ct:200", "node1", "stopped")
+                && node.guest_pid(100).is_none()
+                && !node.container_running(200))
+            .then_some(())
         },
     );
     assert!(!node.alive(pid), "the stand-in is gone");
     let calls = world.helper_calls();
-    assert!(
-        calls.contains("node1 call: shutdown vm 100") || calls.contains("node1 call: stop vm 100"),
-        "{calls}"
-    );
+    for guest in ["vm 100", "ct 200"] {
+        assert!(
+            calls.contains(&format!("node1 call: shutdown {guest}"))
+                || calls.contains(&format!("node1 call: stop {guest}")),
+            "{calls}"
+        );
+    }
     // The LRM's watchdog client never left uncleanly.
     assert!(
         !ha.wdmux
@@ -222,7 +265,6 @@ fn one_node_runs_a_guest_when_added_and_stops_it_on_request() {
         "{:#?}",
         ha.wdmux.texts()
     );
-    drop(ha);
 }
 
 /// One node: `pve-ha-lrm stop` (run by pid 1, as systemd's ExecStop)
@@ -325,6 +367,22 @@ fn one_node_lrm_restart_freezes_and_a_killed_lrm_starves_the_watchdog() {
     assert!(!dev.contains(&b'V'), "no magic close: the node would reset");
     ha.wdmux
         .wait_line("exit watchdog-mux with active connections", secs(5));
+}
+
+/// Not a test: the container stand-in the fake guest helper starts
+/// inside a node (`PVE_HA_E2E_STANDIN`): it listens on the abstract Unix
+/// socket an LXC monitor of container `E2E_CT_VMID` would, until killed.
+#[test]
+#[ignore = "helper process of the node tests, started by the fake guest helper"]
+fn container_stand_in() {
+    use std::os::linux::net::SocketAddrExt;
+    let vmid = std::env::var("E2E_CT_VMID").expect("E2E_CT_VMID: started by the guest helper");
+    let name = format!("/var/lib/lxc/{vmid}/command");
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+    loop {
+        thread::sleep(Duration::from_secs(3600));
+    }
 }
 
 /// Writes a notice past libtest's capture (timings worth seeing).

@@ -185,6 +185,12 @@ impl World {
             ("PVE_HA_ROOT", self.root.display().to_string()),
             ("PVE_HA_GUEST_HELPER", helper.display().to_string()),
             ("PVE_HA_E2E_LOG", self.helper_log.display().to_string()),
+            // The container stand-in: this test binary's ignored
+            // `container_stand_in` entry.
+            (
+                "PVE_HA_E2E_STANDIN",
+                std::env::current_exe().unwrap().display().to_string(),
+            ),
             (
                 "PATH",
                 format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", self.bin.display()),
@@ -286,6 +292,13 @@ impl World {
             .root
             .join(format!("nodes/{node}/qemu-server/{vmid}.conf"));
         fs::write(conf, "name: e2e\nmemory: 512\ncores: 1\nsockets: 1\n").unwrap();
+        self.sync_vmlist();
+    }
+
+    /// Creates container `vmid` on `node` and lists it.
+    pub fn add_ct(&self, node: &str, vmid: u32) {
+        let conf = self.root.join(format!("nodes/{node}/lxc/{vmid}.conf"));
+        fs::write(conf, "hostname: e2e\nmemory: 256\ncores: 1\n").unwrap();
         self.sync_vmlist();
     }
 
@@ -594,6 +607,21 @@ impl Node {
             .windows(2)
             .any(|w| w[0] == b"-pidfile" && w[1] == pidfile.as_bytes());
         (kvm && named && self.alive(pid)).then_some(pid)
+    }
+
+    /// Whether container `vmid` runs on this node as `check_running` sees
+    /// it (05 §12.3): its monitor's abstract command socket is listed in
+    /// the node's `/proc/net/unix` (read through pid 1, whose network
+    /// namespace it is).
+    pub fn container_running(&self, vmid: u32) -> bool {
+        let want = format!("@/var/lib/lxc/{vmid}/command");
+        fs::read_to_string(format!("/proc/{}/net/unix", self.ns.pid()))
+            .map(|t| {
+                t.lines()
+                    .skip(1)
+                    .any(|l| l.split_whitespace().nth(7) == Some(want.as_str()))
+            })
+            .unwrap_or(false)
     }
 
     /// The node's "reset": every process of it dies at once.
