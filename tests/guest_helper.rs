@@ -545,6 +545,29 @@ fn error_raised_by_the_api_exits_1_with_one_line() {
 }
 
 #[test]
+fn library_output_never_reaches_the_caller() {
+    if !perl_available("library_output_never_reaches_the_caller") {
+        return;
+    }
+    // Prints and warnings inside the Proxmox code: stdout and stderr stay
+    // clean, warnings go to the journal.
+    let out = run(&["start", "vm", "100"], &[("STUB_NOISE", "1")]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.only("PVE::SafeSyslog::syslog")["args"],
+        json!(["warning", "a library warning"])
+    );
+
+    // On failure, only the error's line.
+    let out = run(
+        &["stop", "vm", "100"],
+        &[("STUB_NOISE", "1"), ("STUB_DIE", "VM 100 not running")],
+    );
+    out.assert_fails(1, "VM 100 not running");
+}
+
+#[test]
 fn a_broken_proxmox_module_is_reported_as_one_line() {
     if !perl_available("a_broken_proxmox_module_is_reported_as_one_line") {
         return;
