@@ -246,6 +246,36 @@ fn script_compiles_with_the_stubs() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "perl -c failed: {stderr}");
     assert!(stderr.contains("syntax OK"), "{stderr}");
+
+    // The stubs themselves, each on its own.
+    let mut modules = Vec::new();
+    let mut dirs = vec![stubs()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read stub dir") {
+            let path = entry.expect("stub dir entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "pm") {
+                modules.push(path);
+            }
+        }
+    }
+    assert!(modules.len() >= 14, "stub modules found: {modules:?}");
+    for module in modules {
+        let out = Command::new("perl")
+            .arg("-I")
+            .arg(stubs())
+            .arg("-c")
+            .arg(&module)
+            .output()
+            .expect("run perl -c");
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            module.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
