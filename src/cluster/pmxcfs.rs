@@ -89,7 +89,11 @@ impl PmxcfsStore {
     /// An unlock request for a lock held by someone else (07 §4.2–§4.3).
     /// On pmxcfs that is `utime(dir, 0, 0)` and pmxcfs decides; on a plain
     /// directory the expiry rule is applied here, by the directory's age.
+    /// Without quorum pmxcfs does not even send it (07 §4.4).
     fn unlock_request(&self, dir: &Path) {
+        if !self.quorate() {
+            return;
+        }
         if self.local_link().is_some() {
             let _ = fs::File::open(dir).and_then(|f| {
                 f.set_times(
@@ -284,6 +288,54 @@ impl ClusterStore for PmxcfsStore {
         fs::create_dir_all(&path).map_err(|e| err(errno_text(&e)))
     }
 
+    fn ensure_lock_dir(&self) -> bool {
+        let lockdir = self.full(super::paths::LOCK_DIR);
+        if !lockdir.is_dir() && self.quorate() {
+            let _ = fs::create_dir_all(&lockdir);
+        }
+        lockdir.is_dir()
+    }
+
+    fn lock_create(&self, name: &str) -> Result<(), String> {
+        self.check_writable()?;
+        fs::create_dir(self.full(&super::paths::lock(name))).map_err(|e| errno_text(&e))
+    }
+
+    /// On pmxcfs the file system itself enforces the renewal rules; on a
+    /// plain directory the "never back in time" rule is applied here (the
+    /// writer rule cannot be: ownership is per node, and a plain directory
+    /// serves one node's view).
+    fn lock_renew(&self, name: &str, now: i64) -> Result<(), String> {
+        self.check_writable()?;
+        let dir = self.full(&super::paths::lock(name));
+        let stamp = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
+        let f = fs::File::open(&dir).map_err(|e| errno_text(&e))?;
+        if self.local_link().is_none() {
+            let stored = f
+                .metadata()
+                .and_then(|m| m.modified())
+                .map_err(|e| errno_text(&e))?;
+            if stamp + Duration::from_secs(1) <= stored {
+                return Err(errno_text(&io::Error::from_raw_os_error(libc::EACCES)));
+            }
+        }
+        f.set_times(
+            fs::FileTimes::new()
+                .set_accessed(SystemTime::UNIX_EPOCH)
+                .set_modified(stamp),
+        )
+        .map_err(|e| errno_text(&e))
+    }
+
+    fn lock_unlock_request(&self, name: &str) {
+        self.unlock_request(&self.full(&super::paths::lock(name)));
+    }
+
+    fn lock_remove(&self, name: &str) -> bool {
+        self.check_writable().is_ok()
+            && fs::remove_dir(self.full(&super::paths::lock(name))).is_ok()
+    }
+
     /// 07 §4.8 steps 2–3. The back-off starts at 0.1 s and grows by 0.1 s
     /// per attempt up to 1 s (plus a little jitter), so a crowd of editors
     /// started together spreads out quickly; the progress line is due at
@@ -294,20 +346,16 @@ impl ClusterStore for PmxcfsStore {
         domain: &str,
         on_wait: &mut dyn FnMut(&str),
     ) -> Result<(), LockError> {
-        let lockdir = self.full("priv/lock");
-        if !lockdir.is_dir() && self.quorate() {
-            let _ = fs::create_dir_all(&lockdir);
-        }
-        if !lockdir.is_dir() {
+        if !self.ensure_lock_dir() {
             return Err(LockError::NotOnline);
         }
-        let dir = lockdir.join(format!("domain-{domain}"));
+        let name = format!("domain-{domain}");
         let start = Instant::now();
         let mut last_notice: Option<Instant> = None;
         let mut attempt: u32 = 0;
         loop {
             // Without quorum pmxcfs refuses the mkdir (07 §4.4).
-            if self.quorate() && fs::create_dir(&dir).is_ok() {
+            if self.lock_create(&name).is_ok() {
                 return Ok(());
             }
             attempt += 1;
@@ -319,13 +367,13 @@ impl ClusterStore for PmxcfsStore {
                 on_wait(&format!("trying to acquire cfs lock 'domain-{domain}' ..."));
                 last_notice = Some(Instant::now());
             }
-            self.unlock_request(&dir);
+            self.lock_unlock_request(&name);
             std::thread::sleep(backoff);
         }
     }
 
     fn release_domain_lock(&self, domain: &str) {
-        let _ = fs::remove_dir(self.full(&format!("priv/lock/domain-{domain}")));
+        self.lock_remove(&format!("domain-{domain}"));
     }
 }
 
