@@ -69,6 +69,28 @@ impl PmxcfsStore {
             .filter(|m| m.file_type().is_symlink())
     }
 
+    /// Whether the root is a real pmxcfs mount (its `local` link exists)
+    /// rather than a plain directory standing in for one.
+    pub fn is_pmxcfs(&self) -> bool {
+        self.local_link().is_some()
+    }
+
+    /// Renames a file within the store (a guest's configuration moving
+    /// between node directories, 07 §2.8); refused without quorum. The
+    /// error is upstream's `rename '<old>' to '<new>' failed - <errno>`.
+    pub fn rename(&self, from: &str, to: &str) -> Result<(), String> {
+        let (old, new) = (self.full(from), self.full(to));
+        let fail = |errno: String| {
+            format!(
+                "rename '{}' to '{}' failed - {errno}",
+                old.display(),
+                new.display()
+            )
+        };
+        self.check_writable().map_err(fail)?;
+        fs::rename(&old, &new).map_err(|e| fail(errno_text(&e)))
+    }
+
     fn read_members(&self) -> Option<Members> {
         fs::read(self.full(".members"))
             .ok()
