@@ -748,3 +748,7 @@ impl Env for PveEnv {
         self.pool.as_mut().map(|p| p as &mut dyn WorkerPool)
     }
 }
+
+#[cfg(test)]
+#[path = "env_tests.rs"]
+mod tests;

@@ -154,7 +154,7 @@ mod tests {
         let path = dir.join("log");
         let _server = UnixDatagram::bind(&path).unwrap();
         let mut l = Logger::with_socket("pve-ha-crm", false, &path);
-        let big = "x".repeat(4000);
+        let big = "queue filler ".repeat(8);
         let mut fell_back = false;
         for _ in 0..2000 {
             if l.log(LogLevel::Info, &big) == Delivered::Stderr {
