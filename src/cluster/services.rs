@@ -9,7 +9,7 @@ use crate::config::resources::ResourcesConfig;
 use crate::env::{ServiceConf, ServiceConfig};
 use crate::types::{RequestedState, Sid};
 
-use super::store::VmList;
+use super::store::{GuestKind, VmList};
 
 /// The values an unset property takes in the checked view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,24 @@ pub fn guest_node(vmlist: &VmList, sid: &Sid) -> Option<String> {
     vmlist.get(sid.name()).map(|g| g.node.clone())
 }
 
+/// The resource plugins' `exists` (05 §12.2–12.3): the VM list must hold
+/// the VMID with the type's kind; upstream's error texts otherwise.
+pub fn check_exists(vmlist: &VmList, ty: &str, vmid: &str) -> Result<(), String> {
+    let sid = format!("{ty}:{vmid}");
+    let guest = vmlist
+        .get(vmid)
+        .ok_or_else(|| format!("resource '{sid}' does not exist in cluster"))?;
+    match (ty, &guest.kind) {
+        ("vm", GuestKind::Qemu) | ("ct", GuestKind::Lxc) => Ok(()),
+        ("vm", _) => Err(format!(
+            "resource '{sid}' - guest with ID {vmid} is not a VM"
+        )),
+        _ => Err(format!(
+            "resource '{sid}' - guest with ID {vmid} is not a container"
+        )),
+    }
+}
+
 /// The checked view of resources.cfg on a real node (06 §3.3): only the
 /// registered types (`vm`, `ct`), defaults applied, `node` from the VM
 /// list (empty when the VMID is unknown, and kept: the status still shows
@@ -128,6 +146,27 @@ mod tests {
         assert_eq!(get("vm:103").node, "");
         assert!(!get("vm:102").failback);
         assert_eq!(get("vm:102").state, RequestedState::Stopped);
+    }
+
+    #[test]
+    fn exists_checks_the_kind() {
+        let v = VmList::parse(
+            br#"{"ids":{"100":{"node":"n1","type":"qemu"},"101":{"node":"n1","type":"lxc"}}}"#,
+        );
+        assert_eq!(check_exists(&v, "vm", "100"), Ok(()));
+        assert_eq!(check_exists(&v, "ct", "101"), Ok(()));
+        assert_eq!(
+            check_exists(&v, "vm", "101").unwrap_err(),
+            "resource 'vm:101' - guest with ID 101 is not a VM"
+        );
+        assert_eq!(
+            check_exists(&v, "ct", "100").unwrap_err(),
+            "resource 'ct:100' - guest with ID 100 is not a container"
+        );
+        assert_eq!(
+            check_exists(&v, "vm", "7").unwrap_err(),
+            "resource 'vm:7' does not exist in cluster"
+        );
     }
 
     #[test]
