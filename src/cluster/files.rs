@@ -29,13 +29,16 @@ pub enum FileError {
     Parse(String),
 }
 
+/// A section-config file as read: its raw bytes and their parse.
+pub type SectionFile<T> = (Vec<u8>, Parsed<SectionConfig<T>>);
+
 /// A section-config file's raw bytes and parse (a missing file reads as
 /// empty). The warnings name the file by its full path, as upstream's do.
 pub fn read_section<F: SectionFormat>(
     store: &dyn ClusterStore,
     rel: &str,
     format: &F,
-) -> Result<(Vec<u8>, Parsed<SectionConfig<F::Section>>), StoreError> {
+) -> Result<SectionFile<F::Section>, StoreError> {
     let raw = store.read(rel)?.unwrap_or_default();
     let parsed = section::parse(format, &store.path_of(rel), &raw);
     Ok((raw, parsed))
