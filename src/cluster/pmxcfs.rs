@@ -12,7 +12,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::store::{ClusterStore, LockError, Members, StoreError, VmList};
+use super::store::{ClusterStore, Guest, GuestKind, LockError, Members, StoreError, VmList};
 
 /// Where pmxcfs is mounted on a Proxmox node.
 pub const DEFAULT_ROOT: &str = "/etc/pve";
@@ -89,6 +89,37 @@ impl PmxcfsStore {
         };
         self.check_writable().map_err(fail)?;
         fs::rename(&old, &new).map_err(|e| fail(errno_text(&e)))
+    }
+
+    /// Adds (or moves) every guest whose config file lies in a node
+    /// directory.
+    fn scan_guest_configs(&self, list: &mut VmList) {
+        for node in fs::read_dir(self.full("nodes"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = node.file_name().to_string_lossy().into_owned();
+            for (dir, kind) in [("qemu-server", GuestKind::Qemu), ("lxc", GuestKind::Lxc)] {
+                for f in fs::read_dir(node.path().join(dir))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    let file = f.file_name().to_string_lossy().into_owned();
+                    let Some(vmid) = file.strip_suffix(".conf") else {
+                        continue;
+                    };
+                    if !vmid.is_empty() && vmid.bytes().all(|b| b.is_ascii_digit()) {
+                        let guest = Guest {
+                            node: name.clone(),
+                            kind: kind.clone(),
+                        };
+                        list.ids.insert(vmid.to_string(), guest);
+                    }
+                }
+            }
+        }
     }
 
     fn read_members(&self) -> Option<Members> {
@@ -206,10 +237,18 @@ impl ClusterStore for PmxcfsStore {
         self.read_members().unwrap_or_default()
     }
 
+    /// On pmxcfs `.vmlist` is the truth. A plain directory standing in for
+    /// pmxcfs has nobody to regenerate it, so there the guests' config
+    /// files (`nodes/<node>/{qemu-server,lxc}/<vmid>.conf`) decide where
+    /// they are, and `.vmlist` only adds guests without a config file.
     fn vmlist(&self) -> VmList {
-        fs::read(self.full(".vmlist"))
+        let mut list = fs::read(self.full(".vmlist"))
             .map(|b| VmList::parse(&b))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if !self.is_pmxcfs() {
+            self.scan_guest_configs(&mut list);
+        }
+        list
     }
 
     fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -469,6 +508,27 @@ mod tests {
         assert!(s.root().join("priv/lock/domain-ha").is_dir());
         s.release_domain_lock("ha");
         assert!(!s.root().join("priv/lock/domain-ha").exists());
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn without_pmxcfs_the_config_files_place_the_guests() {
+        let s = scratch("vmlist");
+        fs::create_dir_all(s.root().join("nodes/n2/lxc")).unwrap();
+        fs::write(s.root().join("nodes/n2/lxc/7.conf"), "").unwrap();
+        fs::write(s.root().join("nodes/n2/lxc/notes.txt"), "").unwrap();
+        fs::write(
+            s.root().join(".vmlist"),
+            r#"{"ids":{"7":{"node":"n1","type":"qemu"},"8":{"node":"n1","type":"qemu"}}}"#,
+        )
+        .unwrap();
+        let v = s.vmlist();
+        assert_eq!(
+            v.get("7").map(|g| (g.node.as_str(), g.kind.as_str())),
+            Some(("n2", "lxc"))
+        );
+        assert_eq!(v.get("8").map(|g| g.node.as_str()), Some("n1"));
+        assert_eq!(v.ids.len(), 2);
         let _ = fs::remove_dir_all(s.root());
     }
 

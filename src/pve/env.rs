@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::cluster::store::{Guest, GuestKind};
+use crate::cluster::store::GuestKind;
 use crate::cluster::{
     files, paths, service_config, ClusterStore, HaLocks, LockEvent, Members, PmxcfsStore, VmList,
 };
@@ -235,43 +235,16 @@ impl PveEnv {
         Ok(())
     }
 
-    /// On pmxcfs `.vmlist` is the truth. A plain directory standing in for
-    /// pmxcfs has nobody to regenerate it, so there the guests' config
-    /// files decide where they are, and `.vmlist` only adds guests that
-    /// have no config file.
+    /// The VM list; on pmxcfs a missing `.vmlist` is a refresh failure
+    /// (on a plain directory the store derives it from the config files).
     fn read_vmlist(&self) -> Result<VmList, String> {
-        let listed = self.store.read(".vmlist").map_err(|e| e.to_string())?;
-        if self.store.is_pmxcfs() {
-            return listed
-                .map(|b| VmList::parse(&b))
-                .ok_or_else(|| format!("unable to read file '{}'", self.store.path_of(".vmlist")));
+        if self.store.is_pmxcfs() && !self.store.root().join(".vmlist").exists() {
+            return Err(format!(
+                "unable to read file '{}'",
+                self.store.path_of(".vmlist")
+            ));
         }
-        let mut list = listed.map(|b| VmList::parse(&b)).unwrap_or_default();
-        let nodes = self.store.root().join("nodes");
-        for node in fs::read_dir(&nodes).into_iter().flatten().flatten() {
-            let name = node.file_name().to_string_lossy().into_owned();
-            for (dir, kind) in [("qemu-server", GuestKind::Qemu), ("lxc", GuestKind::Lxc)] {
-                for f in fs::read_dir(node.path().join(dir))
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                {
-                    let file = f.file_name().to_string_lossy().into_owned();
-                    if let Some(vmid) = file.strip_suffix(".conf") {
-                        if !vmid.is_empty() && vmid.bytes().all(|b| b.is_ascii_digit()) {
-                            list.ids.insert(
-                                vmid.to_string(),
-                                Guest {
-                                    node: name.clone(),
-                                    kind: kind.clone(),
-                                },
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        Ok(list)
+        Ok(self.store.vmlist())
     }
 
     fn rrd(&self) -> Rrd {
