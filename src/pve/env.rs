@@ -118,14 +118,17 @@ impl PveConfig {
     }
 }
 
-/// The kernel's (UTS namespace's) host name up to the first dot (07 §2).
+/// The kernel's (UTS namespace's) host name up to the first dot (07 §2),
+/// not `.members`' `nodename`.
 pub fn short_hostname() -> std::io::Result<String> {
     let host = fs::read_to_string("/proc/sys/kernel/hostname")?;
+    short_name(&host).ok_or_else(|| std::io::Error::other("missing nodename"))
+}
+
+/// `host` up to the first dot; `None` if nothing is left.
+pub fn short_name(host: &str) -> Option<String> {
     let short = host.trim().split('.').next().unwrap_or_default();
-    if short.is_empty() {
-        return Err(std::io::Error::other("missing nodename"));
-    }
-    Ok(short.to_string())
+    (!short.is_empty()).then(|| short.to_string())
 }
 
 /// The daemons' environment on a real node.

@@ -94,6 +94,14 @@ fn sid(s: &str) -> Sid {
 }
 
 #[test]
+fn node_name_is_the_short_host_name() {
+    assert_eq!(short_name("pve1.example.com\n").as_deref(), Some("pve1"));
+    assert_eq!(short_name("node2").as_deref(), Some("node2"));
+    assert_eq!(short_name(".x"), None);
+    assert!(short_hostname().is_ok_and(|n| !n.contains('.')));
+}
+
+#[test]
 fn missing_nodename_is_refused() {
     let cfg = PveConfig::new(Daemon::Crm, "", "/nonexistent");
     assert_eq!(
