@@ -5,7 +5,11 @@
 //!
 //! * `HELPER start|shutdown|stop|migrate vm|ct VMID [--timeout N]
 //!   [--target NODE] [--online]` waits for the guest task; exit 0 when the
-//!   operation was carried out, else one line on standard error;
+//!   operation was carried out; exit 3 when the task ran but did not
+//!   succeed — not an error, as upstream's plugins raise none there and
+//!   the LRM judges by `check_running` or the migrate result (05 §12.1,
+//!   §12.4); any other status is an error whose message is the one line
+//!   on standard error;
 //! * `HELPER kv static-info|version-info` prints a JSON object, node name
 //!   → that node's key/value entry;
 //! * `HELPER notify TEMPLATE` reads `{"data":…,"metadata":…}` JSON on
@@ -28,6 +32,18 @@ pub const DEFAULT_PATH: &str = "/usr/libexec/pve-ha/guest-helper";
 
 /// The environment variable naming another helper.
 pub const HELPER_ENV: &str = "PVE_HA_GUEST_HELPER";
+
+/// The helper's exit code for "the task ran but did not succeed".
+pub const TASK_FAILED: i32 = 3;
+
+/// A helper run that did not end with exit 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Failure {
+    /// The exit code (`None`: not started, or killed by a signal).
+    status: Option<i32>,
+    /// What went wrong, one line.
+    message: String,
+}
 
 /// A guest operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,14 +130,24 @@ impl GuestHelper {
         v
     }
 
-    /// Runs a guest operation and waits for it.
+    /// Runs a guest operation and waits for it; a task that ran without
+    /// success (exit 3) is not an error (see the module doc).
     pub fn guest_op(&self, op: GuestOp, sid: &Sid, o: &OpOptions) -> Result<(), String> {
-        self.run(&Self::op_args(op, sid, o), None).map(|_| ())
+        match self.run(&Self::op_args(op, sid, o), None) {
+            Ok(_)
+            | Err(Failure {
+                status: Some(TASK_FAILED),
+                ..
+            }) => Ok(()),
+            Err(f) => Err(f.message),
+        }
     }
 
     /// `kv <key>`: node → entry.
     pub fn kv(&self, key: &str) -> Result<serde_json::Map<String, Value>, String> {
-        let out = self.run(&["kv".to_string(), key.to_string()], None)?;
+        let out = self
+            .run(&["kv".to_string(), key.to_string()], None)
+            .map_err(|f| f.message)?;
         match serde_json::from_str::<Value>(&out) {
             Ok(Value::Object(m)) => Ok(m),
             Ok(_) => Err(format!("guest helper 'kv {key}': not a JSON object")),
@@ -137,11 +163,16 @@ impl GuestHelper {
             Some(input.as_bytes()),
         )
         .map(|_| ())
+        .map_err(|f| f.message)
     }
 
-    /// Runs the helper; its standard output on exit 0, else its first
-    /// non-empty standard error line (or the exit status).
-    fn run(&self, args: &[String], input: Option<&[u8]>) -> Result<String, String> {
+    /// Runs the helper; its standard output on exit 0, else its exit
+    /// code and first non-empty standard error line (or the status).
+    fn run(&self, args: &[String], input: Option<&[u8]>) -> Result<String, Failure> {
+        let failed = |message: String| Failure {
+            status: None,
+            message,
+        };
         let mut child = Command::new(&self.path)
             .args(args)
             .env("PATH", "/sbin:/bin:/usr/sbin:/usr/bin")
@@ -154,11 +185,11 @@ impl GuestHelper {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| {
-                format!(
+                failed(format!(
                     "unable to run guest helper '{}' - {}",
                     self.path.display(),
                     errno_text(&e)
-                )
+                ))
             })?;
         if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
             // A helper that does not read gets EPIPE here; its exit
@@ -166,24 +197,28 @@ impl GuestHelper {
             let _ = stdin.write_all(data);
         }
         let out = child.wait_with_output().map_err(|e| {
-            format!(
+            failed(format!(
                 "guest helper '{}' failed - {}",
                 self.path.display(),
                 errno_text(&e)
-            )
+            ))
         })?;
         if out.status.success() {
             return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
         }
         let stderr = String::from_utf8_lossy(&out.stderr);
-        match stderr.lines().map(str::trim_end).find(|l| !l.is_empty()) {
-            Some(line) => Err(line.to_string()),
-            None => Err(format!(
+        let message = match stderr.lines().map(str::trim_end).find(|l| !l.is_empty()) {
+            Some(line) => line.to_string(),
+            None => format!(
                 "guest helper {} ({})",
                 args.first().map_or("", String::as_str),
                 out.status
-            )),
-        }
+            ),
+        };
+        Err(Failure {
+            status: out.status.code(),
+            message,
+        })
     }
 }
 
@@ -214,7 +249,7 @@ pub(crate) mod tests {
         let h = stub(
             &dir,
             &format!(
-                "echo \"$@\" >> '{}'\ncase \"$3\" in 666) echo 'VM 666 not running' >&2; echo second >&2; exit 2;; esac\nexit 0",
+                "echo \"$@\" >> '{}'\ncase \"$3\" in 666) echo 'VM 666 not running' >&2; echo second >&2; exit 1;; 777) echo 'task failed' >&2; exit 3;; esac\nexit 0",
                 log.display()
             ),
         );
@@ -242,9 +277,15 @@ pub(crate) mod tests {
             h.guest_op(GuestOp::Stop, &bad, &OpOptions::default()),
             Err("VM 666 not running".to_string())
         );
+        // The task ran without success: the LRM judges by check_running.
+        let failed: Sid = "vm:777".parse().unwrap();
+        assert_eq!(
+            h.guest_op(GuestOp::Start, &failed, &OpOptions::default()),
+            Ok(())
+        );
         assert_eq!(
             std::fs::read_to_string(&log).unwrap(),
-            "start vm 100\nmigrate vm 100 --timeout 30 --target node2 --online\nshutdown ct 101 --timeout 0\nstop vm 666\n"
+            "start vm 100\nmigrate vm 100 --timeout 30 --target node2 --online\nshutdown ct 101 --timeout 0\nstop vm 666\nstart vm 777\n"
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
