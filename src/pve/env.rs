@@ -664,7 +664,12 @@ impl Env for PveEnv {
     }
 
     fn resource_check_running(&mut self, sid: &Sid) -> EnvResult<bool> {
-        guests::check_running(&self.store, &self.cfg.host, sid, &self.cfg.node).map_err(err)
+        let log = &mut self.log;
+        let mut warn = |m: &str| {
+            log.log(LogLevel::Warning, m);
+        };
+        guests::check_running(&self.store, &self.cfg.host, sid, &self.cfg.node, &mut warn)
+            .map_err(err)
     }
 
     fn resource_start(&mut self, sid: &Sid) -> EnvResult<()> {

@@ -519,6 +519,33 @@ fn check_running_vm_by_pid_file_and_command_line() {
         "S",
     );
     assert!(f.env.resource_check_running(&vm).unwrap());
+    // `lock: backup` (the fixture's) and QEMU in `prelaunch`: not running.
+    let qmp = f.dir.join("run/qemu-server/100.qmp");
+    let server = crate::pve::qmp::tests::serve(&qmp, "prelaunch");
+    assert!(!f.env.resource_check_running(&vm).unwrap());
+    let _ = server.join();
+    fs::remove_file(&qmp).unwrap();
+    let server = crate::pve::qmp::tests::serve(&qmp, "running");
+    assert!(f.env.resource_check_running(&vm).unwrap());
+    let _ = server.join();
+    // A QMP failure only warns.
+    fs::remove_file(&qmp).unwrap();
+    assert!(f.env.resource_check_running(&vm).unwrap());
+    assert!(f
+        .logged()
+        .contains(&"unable to connect to VM socket - No such file or directory".to_string()));
+    // A pid file from the future only warns.
+    let pidfile = f.dir.join("run/qemu-server/100.pid");
+    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(&pidfile)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    assert!(f.env.resource_check_running(&vm).unwrap());
+    let warned = format!("file '{}' modified in future", pidfile.display());
+    assert!(f.logged().contains(&warned));
     // The config must be on this node.
     let e = f
         .env

@@ -72,17 +72,32 @@ pub fn read_config(
     }
 }
 
-/// `check_running` (05 §12.2–12.3) of a guest on `node`.
+/// `check_running` (05 §12.2–12.3) of a guest on `node`; `warn` gets the
+/// lines upstream only warns about (a pid file from the future, a QMP
+/// error).
 pub fn check_running(
     store: &dyn ClusterStore,
     host: &HostPaths,
     sid: &Sid,
     node: &str,
+    warn: &mut dyn FnMut(&str),
 ) -> Result<bool, String> {
     match sid.type_str() {
         "vm" => {
-            read_config(store, sid, node)?;
-            Ok(qemu_running(host, sid.name()))
+            let conf = read_config(store, sid, node)?;
+            if !qemu_running(host, sid.name(), warn) {
+                return Ok(false);
+            }
+            // A VM held for the backup of a stopped VM is not running.
+            if conf.get("lock").map(String::as_str) == Some("backup") {
+                let qmp = host.qemu_run_dir.join(format!("{}.qmp", sid.name()));
+                match super::qmp::query_status(&qmp) {
+                    Ok(status) if status == "prelaunch" => return Ok(false),
+                    Ok(_) => {}
+                    Err(e) => warn(&e),
+                }
+            }
+            Ok(true)
         }
         "ct" => Ok(lxc_running(host, sid.name())),
         _ => Err("implement me".to_string()),
@@ -91,11 +106,20 @@ pub fn check_running(
 
 /// A QEMU process of this VMID runs here: pid file, command line naming
 /// the same pid file, process alive and not a zombie.
-fn qemu_running(host: &HostPaths, vmid: &str) -> bool {
+fn qemu_running(host: &HostPaths, vmid: &str, warn: &mut dyn FnMut(&str)) -> bool {
     let pidfile = host.qemu_run_dir.join(format!("{vmid}.pid"));
     let Ok(text) = fs::read_to_string(&pidfile) else {
         return false;
     };
+    let future = fs::metadata(&pidfile)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| {
+            t.duration_since(std::time::SystemTime::now())
+                .is_ok_and(|d| !d.is_zero())
+        });
+    if future {
+        warn(&format!("file '{}' modified in future", pidfile.display()));
+    }
     let Some(pid) = text
         .lines()
         .next()
