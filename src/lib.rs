@@ -7,6 +7,8 @@ pub mod config;
 pub mod crm;
 pub mod env;
 pub mod lrm;
+pub mod pool;
+pub mod pve;
 pub mod sim;
 pub mod sys;
 pub mod types;

@@ -28,14 +28,28 @@ use lexer::{NamedPath, Tok};
 /// below everything that runs; `env` declares the boundary and knows no
 /// runtime; the daemons know only `env`, `config` and `types`.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("crm", &["sim", "cli", "lrm", "cluster"]),
-    ("lrm", &["sim", "cli", "crm", "cluster"]),
-    ("config", &["crm", "lrm", "sim", "cli", "env", "cluster"]),
+    ("crm", &["sim", "cli", "lrm", "cluster", "pve", "pool"]),
+    ("lrm", &["sim", "cli", "crm", "cluster", "pve", "pool"]),
+    (
+        "config",
+        &["crm", "lrm", "sim", "cli", "env", "cluster", "pve", "pool"],
+    ),
     (
         "types",
-        &["crm", "lrm", "sim", "cli", "env", "cluster", "config"],
+        &[
+            "crm", "lrm", "sim", "cli", "env", "cluster", "config", "pve", "pool",
+        ],
     ),
-    ("env", &["crm", "lrm", "sim", "cli", "cluster"]),
+    (
+        "env",
+        &["crm", "lrm", "sim", "cli", "cluster", "pve", "pool"],
+    ),
+    // The cluster layer serves the CLI and both runtimes; it knows none.
+    ("cluster", &["crm", "lrm", "sim", "cli", "pve", "pool"]),
+    // The real node's runtime: I/O allowed, but never the simulator or
+    // the front ends, and the state machines only through `Env`.
+    ("pve", &["sim", "cli", "crm", "lrm"]),
+    ("pool", &["sim", "cli", "crm", "lrm", "pve", "cluster"]),
 ];
 
 /// Modules that must stay free of I/O.
