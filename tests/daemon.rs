@@ -150,7 +150,11 @@ impl Node {
             "{env} {} >/dev/null; echo \"start $?\"; cat /run/{name}.pid",
             Self::daemon_cmd(&format!("{name} start"))
         ));
-        let pid = out.stdout.lines().nth(1).and_then(|l| l.trim().parse().ok());
+        let pid = out
+            .stdout
+            .lines()
+            .nth(1)
+            .and_then(|l| l.trim().parse().ok());
         (out, pid)
     }
 
@@ -314,7 +318,10 @@ fn sigkill_leaves_a_stale_pid_file_that_the_next_start_replaces() {
     node.wait_gone(pid, secs(5));
     // Stale: the file remains, but names no running process.
     assert_eq!(node.status(Role::Crm), "stopped");
-    assert_eq!(node.sh("cat /run/pve-ha-crm.pid").stdout, format!("{pid}\n"));
+    assert_eq!(
+        node.sh("cat /run/pve-ha-crm.pid").stdout,
+        format!("{pid}\n")
+    );
     assert!(!node.log().iter().any(|l| l == "info server stopped"));
 
     let (out, again) = node.start(Role::Crm, "");
@@ -327,7 +334,10 @@ fn sigkill_leaves_a_stale_pid_file_that_the_next_start_replaces() {
     node.wait_gone(again, secs(5));
     assert_eq!(node.run_files(), "");
     assert_eq!(
-        node.log().iter().filter(|l| *l == "info starting server").count(),
+        node.log()
+            .iter()
+            .filter(|l| *l == "info starting server")
+            .count(),
         2
     );
 }
@@ -378,7 +388,10 @@ fn debug_start_stays_in_the_foreground_and_sigint_stops_it() {
     let pid: i32 = out.stdout.trim().parse().expect("background pid");
     node.wait_log("info starting server", secs(10));
     // No fork: the pid file names the process the shell started.
-    assert_eq!(node.sh("cat /run/pve-ha-crm.pid").stdout, format!("{pid}\n"));
+    assert_eq!(
+        node.sh("cat /run/pve-ha-crm.pid").stdout,
+        format!("{pid}\n")
+    );
     node.wait_log("info status change wait_for_quorum => master", secs(30));
     node.sh(&format!("kill -INT {pid}"));
     node.wait_gone(pid, secs(30));
@@ -457,8 +470,16 @@ fn outside_systemd_start_and_stop_ask_systemctl() {
         format!("#!/bin/sh\necho \"$@\" >> '{}'\nexit 3\n", record.display()),
     )
     .unwrap();
-    Command::new("chmod").arg("755").arg(&stub).status().unwrap();
-    let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
+    Command::new("chmod")
+        .arg("755")
+        .arg(&stub)
+        .status()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let run = |args: &[&str]| {
         Command::new(BIN)
             .args(args)
@@ -469,7 +490,10 @@ fn outside_systemd_start_and_stop_ask_systemctl() {
     // This process is the parent, not pid 1.
     assert_eq!(run(&["crm", "start"]).status.code(), Some(3));
     assert_eq!(run(&["lrm", "stop"]).status.code(), Some(3));
-    assert_eq!(run(&["lrm", "start", "--debug", "0"]).status.code(), Some(3));
+    assert_eq!(
+        run(&["lrm", "start", "--debug", "0"]).status.code(),
+        Some(3)
+    );
     assert_eq!(
         fs::read_to_string(&record).unwrap(),
         "start pve-ha-crm\nstop pve-ha-lrm\nstart pve-ha-lrm\n"
@@ -481,7 +505,10 @@ fn outside_systemd_start_and_stop_ask_systemctl() {
 fn the_roles_answer_to_their_tool_names() {
     let help = Command::new(BIN).arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&help.stdout);
-    assert!(text.contains("pve-ha-crm") && text.contains("pve-ha-lrm"), "{text}");
+    assert!(
+        text.contains("pve-ha-crm") && text.contains("pve-ha-lrm"),
+        "{text}"
+    );
     let dir = std::env::temp_dir().join(format!("daemon-argv0-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
@@ -550,7 +577,10 @@ fn the_units_pass_systemd_analyze_verify() {
         .unwrap();
     let _ = fs::remove_dir_all(&root);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "systemd-analyze verify failed: {stderr}");
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify failed: {stderr}"
+    );
     for name in names {
         assert!(!stderr.contains(name), "warnings about {name}: {stderr}");
     }
@@ -602,8 +632,12 @@ impl Backend for SimBackend {
     }
 
     fn open(&mut self) -> Result<Box<dyn Env>, BackendError> {
-        while self.hang {
-            std::thread::sleep(secs(3600));
+        if self.hang {
+            // Never returns: the daemon is stuck before its first safe
+            // point.
+            loop {
+                std::thread::sleep(secs(3600));
+            }
         }
         let mut s = Scenario::empty();
         let mut node = NodeHardware::off();

@@ -131,10 +131,17 @@ pub fn main_with(
 
 /// `systemctl <verb> <name>`; its exit status is ours.
 fn systemctl(verb: &str, role: Role) -> i32 {
-    match Command::new("systemctl").arg(verb).arg(role.name()).status() {
+    match Command::new("systemctl")
+        .arg(verb)
+        .arg(role.name())
+        .status()
+    {
         Ok(s) => s.code().unwrap_or(run::EXIT_FAILED),
         Err(e) => {
-            output::error(format!("unable to run 'systemctl {verb} {}' - {e}", role.name()));
+            output::error(format!(
+                "unable to run 'systemctl {verb} {}' - {e}",
+                role.name()
+            ));
             run::EXIT_FAILED
         }
     }
@@ -155,17 +162,34 @@ mod tests {
     #[test]
     fn commands_and_the_debug_boolean_parse() {
         assert_eq!(cmd(&["start"]).unwrap(), Cmd::Start { debug: false });
-        assert_eq!(cmd(&["start", "--debug"]).unwrap(), Cmd::Start { debug: true });
-        assert_eq!(cmd(&["start", "--debug", "1"]).unwrap(), Cmd::Start { debug: true });
-        assert_eq!(cmd(&["start", "--debug", "0"]).unwrap(), Cmd::Start { debug: false });
-        assert_eq!(cmd(&["start", "--debug=yes"]).unwrap(), Cmd::Start { debug: true });
+        assert_eq!(
+            cmd(&["start", "--debug"]).unwrap(),
+            Cmd::Start { debug: true }
+        );
+        assert_eq!(
+            cmd(&["start", "--debug", "1"]).unwrap(),
+            Cmd::Start { debug: true }
+        );
+        assert_eq!(
+            cmd(&["start", "--debug", "0"]).unwrap(),
+            Cmd::Start { debug: false }
+        );
+        assert_eq!(
+            cmd(&["start", "--debug=yes"]).unwrap(),
+            Cmd::Start { debug: true }
+        );
         assert_eq!(cmd(&["stop"]).unwrap(), Cmd::Stop);
         assert_eq!(cmd(&["status"]).unwrap(), Cmd::Status);
     }
 
     #[test]
     fn no_restart_or_reload_and_bad_words_are_usage_errors() {
-        for bad in [&["restart"][..], &["reload"], &[], &["start", "--debug", "maybe"]] {
+        for bad in [
+            &["restart"][..],
+            &["reload"],
+            &[],
+            &["start", "--debug", "maybe"],
+        ] {
             let e = cmd(bad).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad:?}");
         }
@@ -176,7 +200,12 @@ mod tests {
         let e = cmd(&["help"]).unwrap_err();
         assert_eq!(e.exit_code(), 0);
         let text = e.to_string();
-        for want in ["pve-ha-crm", "Start the daemon.", "Stop the daemon.", "Get daemon status."] {
+        for want in [
+            "pve-ha-crm",
+            "Start the daemon.",
+            "Stop the daemon.",
+            "Get daemon status.",
+        ] {
             assert!(text.contains(want), "{want}: {text}");
         }
         let e = cmd(&["start", "--help"]).unwrap_err();

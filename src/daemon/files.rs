@@ -75,11 +75,9 @@ pub fn read_pid(path: &Path) -> Option<i32> {
 /// Writes this process's pid and a newline to the pid file.
 pub fn write_pid(files: &RunFiles) -> Result<(), DaemonError> {
     let path = files.pid();
-    std::fs::write(&path, format!("{}\n", std::process::id())).map_err(|e| {
-        DaemonError::PidFile {
-            path: files.shown(&path),
-            reason: errno_text(&e),
-        }
+    std::fs::write(&path, format!("{}\n", std::process::id())).map_err(|e| DaemonError::PidFile {
+        path: files.shown(&path),
+        reason: errno_text(&e),
     })
 }
 

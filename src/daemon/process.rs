@@ -33,7 +33,10 @@ pub fn process_running(pid: i32) -> bool {
     };
     // The state letter follows the command name's closing parenthesis
     // (the name itself may contain one).
-    match stat.rfind(')').and_then(|i| stat[i + 1..].trim_start().chars().next()) {
+    match stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].trim_start().chars().next())
+    {
         Some('Z' | 'X' | 'x') | None => false,
         Some(_) => true,
     }

@@ -125,7 +125,12 @@ mod tests {
         std::fs::write(files.lock(), "").unwrap();
         assert!(running(&files));
         let mut log = Lines::default();
-        let out = stop(&files, Duration::from_secs(10), Duration::from_millis(20), &mut log);
+        let out = stop(
+            &files,
+            Duration::from_secs(10),
+            Duration::from_millis(20),
+            &mut log,
+        );
         reaped.join().unwrap();
         assert_eq!(out.pid, Some(pid));
         assert!(!out.killed);
@@ -149,7 +154,12 @@ mod tests {
         std::fs::write(files.pid(), format!("{pid}\n")).unwrap();
         let mut log = Lines::default();
         let begun = Instant::now();
-        let out = stop(&files, Duration::from_millis(500), Duration::from_millis(20), &mut log);
+        let out = stop(
+            &files,
+            Duration::from_millis(500),
+            Duration::from_millis(20),
+            &mut log,
+        );
         reaped.join().unwrap();
         assert!(begun.elapsed() >= Duration::from_millis(500));
         assert!(out.killed);
@@ -161,12 +171,22 @@ mod tests {
     fn nothing_to_stop_without_a_valid_pid_file() {
         let files = scratch("none");
         let mut log = Lines::default();
-        let out = stop(&files, Duration::from_secs(1), Duration::from_millis(20), &mut log);
+        let out = stop(
+            &files,
+            Duration::from_secs(1),
+            Duration::from_millis(20),
+            &mut log,
+        );
         assert_eq!(out.pid, None);
         assert!(out.cleanup.is_ok());
         // An invalid pid file is only cleaned up.
         std::fs::write(files.pid(), "garbage\n").unwrap();
-        let out = stop(&files, Duration::from_secs(1), Duration::from_millis(20), &mut log);
+        let out = stop(
+            &files,
+            Duration::from_secs(1),
+            Duration::from_millis(20),
+            &mut log,
+        );
         assert_eq!(out.pid, None);
         assert!(out.cleanup.is_ok());
         assert!(!files.pid().exists());
