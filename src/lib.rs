@@ -5,6 +5,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod crm;
+pub mod daemon;
 pub mod env;
 pub mod lrm;
 pub mod pool;
