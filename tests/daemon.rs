@@ -26,10 +26,10 @@ use std::time::{Duration, Instant};
 
 use pve_ha::daemon::{Backend, BackendError, Role};
 use pve_ha::env::{Env, LogLevel};
-use pve_ha::sim::env::{DaemonKind, SimEnv};
+use pve_ha::sim::env::SimEnv;
 use pve_ha::sim::hardware::{Hardware, Life, NodeHardware, RawService};
 use pve_ha::sim::live::clock::LiveClock;
-use pve_ha::sim::live::daemons::ThreadPool;
+use pve_ha::sim::live::daemons::thread_pool;
 use pve_ha::sim::scenario::Scenario;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pve-ha");
@@ -656,14 +656,10 @@ impl Backend for SimBackend {
         let path = self.log.clone();
         hw.borrow_mut()
             .set_log_hook(Box::new(move |level, _, _, msg| append(&path, level, msg)));
-        let kind = match self.role {
-            Role::Crm => DaemonKind::Crm,
-            Role::Lrm => DaemonKind::Lrm,
-        };
         let life = Life::new();
-        let mut env = SimEnv::live(hw.for_life(&life), "node1", kind, LiveClock::new(10.0));
+        let mut env = SimEnv::live(hw.for_life(&life), "node1", self.role, LiveClock::new(10.0));
         if self.role == Role::Lrm {
-            let pool = ThreadPool::new(env.worker_env());
+            let pool = thread_pool(env.worker_env());
             env.set_worker_pool(Box::new(pool));
         }
         Ok(Box::new(env))

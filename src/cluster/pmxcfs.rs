@@ -168,14 +168,7 @@ impl PmxcfsStore {
     }
 }
 
-/// The `strerror` text of an I/O error, without Rust's ` (os error N)`.
-pub fn errno_text(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) if e.raw_os_error().is_some() => s[..i].to_string(),
-        _ => s,
-    }
-}
+use crate::sys::errno::errno_text;
 
 /// A little per-process jitter so that many contenders started at the
 /// same moment do not retry in lock step.
@@ -530,13 +523,5 @@ mod tests {
         assert_eq!(v.get("8").map(|g| g.node.as_str()), Some("n1"));
         assert_eq!(v.ids.len(), 2);
         let _ = fs::remove_dir_all(s.root());
-    }
-
-    #[test]
-    fn errno_text_drops_the_os_error_suffix() {
-        assert_eq!(
-            errno_text(&io::Error::from_raw_os_error(2)),
-            "No such file or directory"
-        );
     }
 }

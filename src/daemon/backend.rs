@@ -3,9 +3,9 @@
 //! watchdog-mux client, the guest helper) plugs in here, tests bring a
 //! simulated one, and neither the runtime nor the state machines change.
 
-use std::io::Write;
-
 use crate::env::{Env, LogLevel};
+use crate::pve::env::{PveConfig, PveEnv};
+use crate::pve::log::Logger;
 
 use super::Role;
 
@@ -31,30 +31,35 @@ pub trait Backend {
 }
 
 /// The backend the `pve-ha-crm`/`pve-ha-lrm` command line uses: the one
-/// place that chooses the real environment. `debug` is `start --debug`
-/// (stay in the foreground and copy the log to standard error).
+/// place that chooses the real environment — today the Proxmox VE node
+/// (`PveEnv` over `PVE_HA_ROOT`, syslog, watchdog-mux, the guest helper).
+/// `debug` is `start --debug` (stay in the foreground and copy the log to
+/// standard error).
 pub fn default_backend(role: Role, debug: bool) -> Box<dyn Backend> {
-    // The stand-in logs to standard error whether or not `debug` asks for
-    // the copy there: it has no syslog to prefer.
-    let _ = debug;
-    Box::new(Unwired { role })
+    Box::new(Pve {
+        role,
+        debug,
+        log: Logger::new(role.name(), debug),
+    })
 }
 
-/// Stand-in until the real environment is built into the binary: logs to
-/// standard error, and opening the environment fails.
-struct Unwired {
+/// A Proxmox VE node: the runtime's own lines go to the same syslog
+/// identity as the environment's.
+struct Pve {
     role: Role,
+    debug: bool,
+    log: Logger,
 }
 
-impl Backend for Unwired {
-    fn log(&mut self, _level: LogLevel, msg: &str) {
-        let line = format!("{}[{}]: {}\n", self.role.name(), std::process::id(), msg);
-        let _ = std::io::stderr().write_all(line.as_bytes());
+impl Backend for Pve {
+    fn log(&mut self, level: LogLevel, msg: &str) {
+        let _ = self.log.log(level, msg);
     }
 
     fn open(&mut self) -> Result<Box<dyn Env>, BackendError> {
-        Err(BackendError(
-            "no real environment built into this binary yet".into(),
-        ))
+        let cfg = PveConfig::from_host(self.role, self.debug)
+            .map_err(|e| BackendError(format!("unable to read the node name - {e}")))?;
+        let env = PveEnv::new(cfg).map_err(|e| BackendError(e.to_string()))?;
+        Ok(Box::new(env))
     }
 }

@@ -50,28 +50,4 @@ pub enum DaemonError {
     Remove { path: String, reason: String },
 }
 
-/// The text of an OS error as Perl's `$!` shows it (`No such file or
-/// directory`), without Rust's ` (os error N)` suffix.
-pub fn errno_text(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match e.raw_os_error() {
-        Some(n) => text
-            .strip_suffix(&format!(" (os error {n})"))
-            .map(str::to_string)
-            .unwrap_or(text),
-        None => text,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errno_text_drops_the_rust_suffix() {
-        let e = std::io::Error::from_raw_os_error(libc::ENOENT);
-        assert_eq!(errno_text(&e), "No such file or directory");
-        let e = std::io::Error::other("plain");
-        assert_eq!(errno_text(&e), "plain");
-    }
-}
+pub(crate) use crate::sys::errno::errno_text;

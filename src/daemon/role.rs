@@ -4,25 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The two HA daemons sharing this runtime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// `pve-ha-crm`, the cluster resource manager.
-    Crm,
-    /// `pve-ha-lrm`, the local resource manager.
-    Lrm,
-}
+/// The two HA daemons sharing this runtime (the shared vocabulary's
+/// [`Daemon`](crate::types::Daemon), named for what it is here).
+pub use crate::types::Daemon as Role;
 
 impl Role {
-    /// The daemon name: program name, syslog identifier, unit name and the
-    /// stem of its run files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Crm => "pve-ha-crm",
-            Role::Lrm => "pve-ha-lrm",
-        }
-    }
-
     /// How long `stop` waits after SIGTERM before it sends SIGKILL
     /// (07 §6.5): a CRM is done within a round or two, an LRM may have to
     /// stop or migrate every guest of the node first.

@@ -31,7 +31,7 @@ use crate::env::{
     ServiceConfigChange, ServiceStats, StatsKind, Time, Timing, Usage, WatchdogHandle, WorkerPool,
 };
 use crate::pool::{panic_is_abort, ThreadPool};
-use crate::types::Sid;
+use crate::types::{Daemon, Sid};
 use crate::watchdog::client::{self, Watchdog};
 
 use super::guests::{self, HostPaths};
@@ -39,25 +39,6 @@ use super::helper::{GuestHelper, GuestOp, OpOptions};
 use super::log::{Logger, DEV_LOG};
 use super::rrd::Rrd;
 use super::shutdown::{self, CommandRunner, SystemRunner};
-
-/// Which daemon an environment serves: its log identity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Daemon {
-    /// `pve-ha-crm`.
-    Crm,
-    /// `pve-ha-lrm`.
-    Lrm,
-}
-
-impl Daemon {
-    /// The syslog identifier (07 §2.2).
-    pub fn ident(self) -> &'static str {
-        match self {
-            Daemon::Crm => "pve-ha-crm",
-            Daemon::Lrm => "pve-ha-lrm",
-        }
-    }
-}
 
 /// Everything a `PveEnv` is made from; tests replace the host's paths,
 /// sockets, helper and command runner with fixtures.
@@ -175,7 +156,7 @@ impl PveEnv {
             .unwrap_or(0);
         PveEnv {
             store: PmxcfsStore::new(&cfg.root),
-            log: Logger::with_socket(cfg.daemon.ident(), cfg.debug, &cfg.log_socket),
+            log: Logger::with_socket(cfg.daemon.name(), cfg.debug, &cfg.log_socket),
             locks: HaLocks::new(),
             watchdog: Watchdog::with_socket(&cfg.watchdog_socket),
             members: Members::default(),
@@ -721,7 +702,7 @@ impl Env for PveEnv {
         if self.pool.is_none() {
             let cfg = self.cfg.clone();
             self.pool = Some(ThreadPool::new(
-                self.cfg.daemon.ident(),
+                self.cfg.daemon.name(),
                 move || PveEnv::for_worker(cfg.clone()),
                 panic_is_abort,
             ));

@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::cluster::pmxcfs::errno_text;
+use crate::sys::errno::errno_text;
 use crate::types::Sid;
 
 /// Where the package installs the helper.

@@ -17,4 +17,4 @@ pub mod qmp;
 pub mod rrd;
 pub mod shutdown;
 
-pub use env::{Daemon, PveConfig, PveEnv};
+pub use env::{PveConfig, PveEnv};

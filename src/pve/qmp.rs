@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::cluster::pmxcfs::errno_text;
+use crate::sys::errno::errno_text;
 
 /// Per-step limit for connect, read and write.
 const STEP: Duration = Duration::from_secs(1);
