@@ -28,14 +28,61 @@ use lexer::{NamedPath, Tok};
 /// below everything that runs; `env` declares the boundary and knows no
 /// runtime; the daemons know only `env`, `config` and `types`.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("crm", &["sim", "cli", "lrm", "cluster"]),
-    ("lrm", &["sim", "cli", "crm", "cluster"]),
-    ("config", &["crm", "lrm", "sim", "cli", "env", "cluster"]),
+    (
+        "crm",
+        &[
+            "sim", "cli", "lrm", "cluster", "pve", "pool", "daemon", "watchdog", "sys",
+        ],
+    ),
+    (
+        "lrm",
+        &[
+            "sim", "cli", "crm", "cluster", "pve", "pool", "daemon", "watchdog", "sys",
+        ],
+    ),
+    (
+        "config",
+        &[
+            "crm", "lrm", "sim", "cli", "env", "cluster", "pve", "pool", "daemon", "watchdog",
+            "sys",
+        ],
+    ),
     (
         "types",
-        &["crm", "lrm", "sim", "cli", "env", "cluster", "config"],
+        &[
+            "crm", "lrm", "sim", "cli", "env", "cluster", "config", "pve", "pool", "daemon",
+            "watchdog", "sys",
+        ],
     ),
-    ("env", &["crm", "lrm", "sim", "cli", "cluster"]),
+    (
+        "env",
+        &[
+            "crm", "lrm", "sim", "cli", "cluster", "pve", "pool", "daemon", "watchdog", "sys",
+        ],
+    ),
+    // The cluster layer serves the CLI and both runtimes; it knows none.
+    (
+        "cluster",
+        &["crm", "lrm", "sim", "cli", "pve", "pool", "daemon"],
+    ),
+    // The real node's runtime: I/O allowed, but never the simulator or
+    // the front ends, and the state machines only through `Env`.
+    ("pve", &["sim", "cli", "crm", "lrm", "daemon"]),
+    (
+        "pool",
+        &["sim", "cli", "crm", "lrm", "pve", "cluster", "daemon"],
+    ),
+    // The daemons' process runtime drives the state machines through a
+    // backend; it never reaches into the simulator or the front ends.
+    ("daemon", &["sim", "cli"]),
+    // watchdog-mux and its client stand alone: the daemons' environments
+    // use the client, never the other way round.
+    (
+        "watchdog",
+        &[
+            "crm", "lrm", "sim", "cli", "cluster", "pve", "pool", "daemon", "config", "env",
+        ],
+    ),
 ];
 
 /// Modules that must stay free of I/O.

@@ -46,6 +46,18 @@ pub const ROLES: &[Role] = &[
         about: "owns /dev/watchdog; fences the node when a client stops feeding",
         main: super::watchdog_mux::main,
     },
+    Role {
+        name: "crm",
+        tool: "pve-ha-crm",
+        about: "cluster resource manager daemon: start [--debug], stop, status",
+        main: super::daemon::crm_main,
+    },
+    Role {
+        name: "lrm",
+        tool: "pve-ha-lrm",
+        about: "local resource manager daemon: start [--debug], stop, status",
+        main: super::daemon::lrm_main,
+    },
 ];
 
 /// Exit code for usage errors (unknown role, bad arguments).

@@ -5,6 +5,7 @@
 //! Invariant: this is the only layer (with `src/bin`) that prints to the
 //! terminal or maps errors to exit codes; everything below returns values.
 
+pub mod daemon;
 pub mod dispatch;
 pub mod ha_manager;
 pub mod output;

@@ -1,15 +1,25 @@
-//! The cluster's shared file store as the CLI and (later) the daemons reach
-//! it: one interface ([`store::ClusterStore`]) and its pmxcfs-layout
-//! backend ([`pmxcfs::PmxcfsStore`], a directory laid out like `/etc/pve`).
+//! The cluster layer the CLI and the real daemons' environment share: one
+//! store interface ([`store::ClusterStore`]) and its pmxcfs-layout backend
+//! ([`pmxcfs::PmxcfsStore`], a directory laid out like `/etc/pve`); the
+//! paths of every HA file ([`paths`]); typed reads, writes and locked
+//! edits of those files ([`files`]); the checked service configuration
+//! merged with the VM list ([`services`], also giving the simulator its
+//! defaults); and the HA lock operation ([`halock`]).
 //!
 //! Invariant: this layer does file-system I/O and sleeps while waiting for
 //! a lock, but never prints; progress and errors go back to the caller as
 //! values (the CLI decides what reaches the terminal).
 
+pub mod files;
+pub mod halock;
+pub mod paths;
 pub mod pmxcfs;
+pub mod services;
 pub mod store;
 
+pub use halock::{HaLocks, LockEvent};
 pub use pmxcfs::PmxcfsStore;
+pub use services::{service_config, ServiceDefaults, ServiceOptions};
 pub use store::{
     with_domain_lock, ClusterStore, GuestKind, LockError, Locked, Members, StoreError, VmList,
 };

@@ -12,7 +12,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::store::{ClusterStore, LockError, Members, StoreError, VmList};
+use super::store::{ClusterStore, Guest, GuestKind, LockError, Members, StoreError, VmList};
 
 /// Where pmxcfs is mounted on a Proxmox node.
 pub const DEFAULT_ROOT: &str = "/etc/pve";
@@ -69,6 +69,59 @@ impl PmxcfsStore {
             .filter(|m| m.file_type().is_symlink())
     }
 
+    /// Whether the root is a real pmxcfs mount (its `local` link exists)
+    /// rather than a plain directory standing in for one.
+    pub fn is_pmxcfs(&self) -> bool {
+        self.local_link().is_some()
+    }
+
+    /// Renames a file within the store (a guest's configuration moving
+    /// between node directories, 07 §2.8); refused without quorum. The
+    /// error is upstream's `rename '<old>' to '<new>' failed - <errno>`.
+    pub fn rename(&self, from: &str, to: &str) -> Result<(), String> {
+        let (old, new) = (self.full(from), self.full(to));
+        let fail = |errno: String| {
+            format!(
+                "rename '{}' to '{}' failed - {errno}",
+                old.display(),
+                new.display()
+            )
+        };
+        self.check_writable().map_err(fail)?;
+        fs::rename(&old, &new).map_err(|e| fail(errno_text(&e)))
+    }
+
+    /// Adds (or moves) every guest whose config file lies in a node
+    /// directory.
+    fn scan_guest_configs(&self, list: &mut VmList) {
+        for node in fs::read_dir(self.full("nodes"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = node.file_name().to_string_lossy().into_owned();
+            for (dir, kind) in [("qemu-server", GuestKind::Qemu), ("lxc", GuestKind::Lxc)] {
+                for f in fs::read_dir(node.path().join(dir))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    let file = f.file_name().to_string_lossy().into_owned();
+                    let Some(vmid) = file.strip_suffix(".conf") else {
+                        continue;
+                    };
+                    if !vmid.is_empty() && vmid.bytes().all(|b| b.is_ascii_digit()) {
+                        let guest = Guest {
+                            node: name.clone(),
+                            kind: kind.clone(),
+                        };
+                        list.ids.insert(vmid.to_string(), guest);
+                    }
+                }
+            }
+        }
+    }
+
     fn read_members(&self) -> Option<Members> {
         fs::read(self.full(".members"))
             .ok()
@@ -89,7 +142,11 @@ impl PmxcfsStore {
     /// An unlock request for a lock held by someone else (07 §4.2–§4.3).
     /// On pmxcfs that is `utime(dir, 0, 0)` and pmxcfs decides; on a plain
     /// directory the expiry rule is applied here, by the directory's age.
+    /// Without quorum pmxcfs does not even send it (07 §4.4).
     fn unlock_request(&self, dir: &Path) {
+        if !self.quorate() {
+            return;
+        }
         if self.local_link().is_some() {
             let _ = fs::File::open(dir).and_then(|f| {
                 f.set_times(
@@ -111,14 +168,7 @@ impl PmxcfsStore {
     }
 }
 
-/// The `strerror` text of an I/O error, without Rust's ` (os error N)`.
-pub fn errno_text(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) if e.raw_os_error().is_some() => s[..i].to_string(),
-        _ => s,
-    }
-}
+use crate::sys::errno::errno_text;
 
 /// A little per-process jitter so that many contenders started at the
 /// same moment do not retry in lock step.
@@ -180,10 +230,18 @@ impl ClusterStore for PmxcfsStore {
         self.read_members().unwrap_or_default()
     }
 
+    /// On pmxcfs `.vmlist` is the truth. A plain directory standing in for
+    /// pmxcfs has nobody to regenerate it, so there the guests' config
+    /// files (`nodes/<node>/{qemu-server,lxc}/<vmid>.conf`) decide where
+    /// they are, and `.vmlist` only adds guests without a config file.
     fn vmlist(&self) -> VmList {
-        fs::read(self.full(".vmlist"))
+        let mut list = fs::read(self.full(".vmlist"))
             .map(|b| VmList::parse(&b))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if !self.is_pmxcfs() {
+            self.scan_guest_configs(&mut list);
+        }
+        list
     }
 
     fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -284,6 +342,54 @@ impl ClusterStore for PmxcfsStore {
         fs::create_dir_all(&path).map_err(|e| err(errno_text(&e)))
     }
 
+    fn ensure_lock_dir(&self) -> bool {
+        let lockdir = self.full(super::paths::LOCK_DIR);
+        if !lockdir.is_dir() && self.quorate() {
+            let _ = fs::create_dir_all(&lockdir);
+        }
+        lockdir.is_dir()
+    }
+
+    fn lock_create(&self, name: &str) -> Result<(), String> {
+        self.check_writable()?;
+        fs::create_dir(self.full(&super::paths::lock(name))).map_err(|e| errno_text(&e))
+    }
+
+    /// On pmxcfs the file system itself enforces the renewal rules; on a
+    /// plain directory the "never back in time" rule is applied here (the
+    /// writer rule cannot be: ownership is per node, and a plain directory
+    /// serves one node's view).
+    fn lock_renew(&self, name: &str, now: i64) -> Result<(), String> {
+        self.check_writable()?;
+        let dir = self.full(&super::paths::lock(name));
+        let stamp = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
+        let f = fs::File::open(&dir).map_err(|e| errno_text(&e))?;
+        if self.local_link().is_none() {
+            let stored = f
+                .metadata()
+                .and_then(|m| m.modified())
+                .map_err(|e| errno_text(&e))?;
+            if stamp + Duration::from_secs(1) <= stored {
+                return Err(errno_text(&io::Error::from_raw_os_error(libc::EACCES)));
+            }
+        }
+        f.set_times(
+            fs::FileTimes::new()
+                .set_accessed(SystemTime::UNIX_EPOCH)
+                .set_modified(stamp),
+        )
+        .map_err(|e| errno_text(&e))
+    }
+
+    fn lock_unlock_request(&self, name: &str) {
+        self.unlock_request(&self.full(&super::paths::lock(name)));
+    }
+
+    fn lock_remove(&self, name: &str) -> bool {
+        self.check_writable().is_ok()
+            && fs::remove_dir(self.full(&super::paths::lock(name))).is_ok()
+    }
+
     /// 07 §4.8 steps 2–3. The back-off starts at 0.1 s and grows by 0.1 s
     /// per attempt up to 1 s (plus a little jitter), so a crowd of editors
     /// started together spreads out quickly; the progress line is due at
@@ -294,20 +400,16 @@ impl ClusterStore for PmxcfsStore {
         domain: &str,
         on_wait: &mut dyn FnMut(&str),
     ) -> Result<(), LockError> {
-        let lockdir = self.full("priv/lock");
-        if !lockdir.is_dir() && self.quorate() {
-            let _ = fs::create_dir_all(&lockdir);
-        }
-        if !lockdir.is_dir() {
+        if !self.ensure_lock_dir() {
             return Err(LockError::NotOnline);
         }
-        let dir = lockdir.join(format!("domain-{domain}"));
+        let name = format!("domain-{domain}");
         let start = Instant::now();
         let mut last_notice: Option<Instant> = None;
         let mut attempt: u32 = 0;
         loop {
             // Without quorum pmxcfs refuses the mkdir (07 §4.4).
-            if self.quorate() && fs::create_dir(&dir).is_ok() {
+            if self.lock_create(&name).is_ok() {
                 return Ok(());
             }
             attempt += 1;
@@ -319,13 +421,13 @@ impl ClusterStore for PmxcfsStore {
                 on_wait(&format!("trying to acquire cfs lock 'domain-{domain}' ..."));
                 last_notice = Some(Instant::now());
             }
-            self.unlock_request(&dir);
+            self.lock_unlock_request(&name);
             std::thread::sleep(backoff);
         }
     }
 
     fn release_domain_lock(&self, domain: &str) {
-        let _ = fs::remove_dir(self.full(&format!("priv/lock/domain-{domain}")));
+        self.lock_remove(&format!("domain-{domain}"));
     }
 }
 
@@ -403,10 +505,23 @@ mod tests {
     }
 
     #[test]
-    fn errno_text_drops_the_os_error_suffix() {
+    fn without_pmxcfs_the_config_files_place_the_guests() {
+        let s = scratch("vmlist");
+        fs::create_dir_all(s.root().join("nodes/n2/lxc")).unwrap();
+        fs::write(s.root().join("nodes/n2/lxc/7.conf"), "").unwrap();
+        fs::write(s.root().join("nodes/n2/lxc/notes.txt"), "").unwrap();
+        fs::write(
+            s.root().join(".vmlist"),
+            r#"{"ids":{"7":{"node":"n1","type":"qemu"},"8":{"node":"n1","type":"qemu"}}}"#,
+        )
+        .unwrap();
+        let v = s.vmlist();
         assert_eq!(
-            errno_text(&io::Error::from_raw_os_error(2)),
-            "No such file or directory"
+            v.get("7").map(|g| (g.node.as_str(), g.kind.as_str())),
+            Some(("n2", "lxc"))
         );
+        assert_eq!(v.get("8").map(|g| g.node.as_str()), Some("n1"));
+        assert_eq!(v.ids.len(), 2);
+        let _ = fs::remove_dir_all(s.root());
     }
 }

@@ -287,6 +287,26 @@ pub trait ClusterStore {
     /// Creates a directory (and its parents) if missing.
     fn create_dir(&self, rel: &str) -> Result<(), StoreError>;
 
+    /// Creates the lock directory's parent `priv/lock` if missing (ignoring
+    /// failures) and tells whether it is a directory now (07 §4.5 step 2).
+    fn ensure_lock_dir(&self) -> bool;
+
+    /// Acquires lock `name` by creating its directory (07 §4.2): fails
+    /// with the `strerror` text if it exists or without quorum.
+    fn lock_create(&self, name: &str) -> Result<(), String>;
+
+    /// Renews lock `name` by setting its mtime to `now` (07 §4.2): refused
+    /// (`Permission denied`) without quorum or when that would move the
+    /// mtime back.
+    fn lock_renew(&self, name: &str, now: i64) -> Result<(), String>;
+
+    /// Asks for lock `name` to be deleted if it has expired (07 §4.2–§4.3);
+    /// the outcome is not reported, as upstream ignores it.
+    fn lock_unlock_request(&self, name: &str);
+
+    /// Deletes lock `name` at once; whether that succeeded.
+    fn lock_remove(&self, name: &str) -> bool;
+
     /// Takes the cluster-wide lock `domain-<domain>` (07 §4.8 steps 2–3),
     /// calling `on_wait` with the progress line each time it is due.
     fn acquire_domain_lock(

@@ -36,14 +36,9 @@ pub const MAX_LOOP_DELAY: i64 = 300;
 /// Parallel LRM workers in the live simulator (01 §10).
 pub const LIVE_MAX_WORKERS: usize = 4;
 
-/// Which daemon an environment serves; it names the log id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DaemonKind {
-    /// Cluster resource manager (`<node>/crm`).
-    Crm,
-    /// Local resource manager (`<node>/lrm`).
-    Lrm,
-}
+/// Which daemon an environment serves; it names the log id
+/// (`<node>/crm`, `<node>/lrm`). The shared vocabulary's daemon enum.
+pub use crate::types::Daemon as DaemonKind;
 
 /// One daemon's simulated environment.
 #[derive(Debug)]

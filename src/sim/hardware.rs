@@ -20,6 +20,7 @@ use serde_json::{json, Map, Value};
 
 use super::log::LogSink;
 use super::scenario::Scenario;
+use crate::cluster::{ServiceDefaults, ServiceOptions};
 use crate::config::datacenter::{CrsMode, DatacenterConfig};
 use crate::config::groups::{GroupsConfig, GroupsFormat};
 use crate::config::rules::{RulesConfig, RulesFormat};
@@ -30,7 +31,7 @@ use crate::env::{
 use crate::types::perl;
 use crate::types::perl::json::{Floats, Layout};
 use crate::types::text::split_list;
-use crate::types::{RequestedState, Sid};
+use crate::types::Sid;
 use crate::word_enum;
 
 /// The hardware behind its one global lock (01 §10: "shared state must be
@@ -352,7 +353,9 @@ pub fn check_services(raw: &BTreeMap<String, RawService>) -> EnvResult<ServiceCo
     raw.iter().map(|(sid, d)| check_service(sid, d)).collect()
 }
 
-/// The checked view of one service (01 §2.5).
+/// The checked view of one service (01 §2.5): the simulator's own reading
+/// of its JSON (node required, Perl truthiness), with the cluster layer's
+/// defaults for the simulator applied.
 pub fn check_service(sid: &str, d: &RawService) -> EnvResult<(Sid, ServiceConf)> {
     let node = match d.get("node") {
         Some(n) if perl::truthy(n) => n.clone(),
@@ -367,23 +370,21 @@ pub fn check_service(sid: &str, d: &RawService) -> EnvResult<(Sid, ServiceConf)>
     }
     let parsed: Sid = sid.parse().map_err(|_| EnvError::new("implement me"))?;
     let state = match d.get("state").map(String::as_str) {
-        None | Some("") => RequestedState::Disabled,
-        Some(w) => w
-            .parse()
-            .map_err(|_| EnvError::new(format!("service '{sid}' has unknown state '{w}'")))?,
+        None | Some("") => None,
+        Some(w) => Some(
+            w.parse()
+                .map_err(|_| EnvError::new(format!("service '{sid}' has unknown state '{w}'")))?,
+        ),
     };
-    Ok((
-        parsed,
-        ServiceConf {
-            node,
-            state,
-            failback: d.get("failback").is_none_or(|v| perl::truthy(v)),
-            max_restart: d.get("max_restart").map_or(1, |v| perl::integer(v)),
-            max_relocate: d.get("max_relocate").map_or(1, |v| perl::integer(v)),
-            group: d.get("group").cloned(),
-            comment: d.get("comment").cloned(),
-        },
-    ))
+    let opts = ServiceOptions {
+        state,
+        failback: d.get("failback").map(|v| perl::truthy(v)),
+        max_restart: d.get("max_restart").map(|v| perl::integer(v)),
+        max_relocate: d.get("max_relocate").map(|v| perl::integer(v)),
+        group: d.get("group").cloned(),
+        comment: d.get("comment").cloned(),
+    };
+    Ok((parsed, ServiceDefaults::SIMULATOR.apply(node, opts)))
 }
 
 impl Hardware {
@@ -1060,6 +1061,7 @@ fn compact_json(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::RequestedState;
 
     /// Hardware with `n` nodes (all off) and the given services.
     pub(crate) fn hw(n: usize, services: &[(&str, &[(&str, &str)])]) -> Hardware {

@@ -1,4 +1,5 @@
 //! Thin wrappers over the C library that more than one front end needs
-//! (today: local time). Nothing here is used by the pure layers.
+//! (local time, OS error texts). Nothing here is used by the pure layers.
 
+pub mod errno;
 pub mod localtime;

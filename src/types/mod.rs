@@ -3,6 +3,7 @@
 //!
 //! Invariant: nothing here reads files, clocks or sockets.
 
+pub mod daemon;
 pub mod json;
 pub mod perl;
 pub mod result_code;
@@ -11,6 +12,7 @@ pub mod states;
 pub mod text;
 pub mod words;
 
+pub use daemon::Daemon;
 pub use result_code::ResultCode;
 pub use sid::{ResourceType, Sid, SidError};
 pub use states::{

@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
-use crate::cluster::pmxcfs::errno_text;
+use crate::sys::errno::errno_text;
 
 use super::{sys, MAGIC_CLOSE, SOCKET};
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::cluster::pmxcfs::errno_text;
+use crate::sys::errno::errno_text;
 
 use super::clients::{Clients, Departure, Finding, Token};
 use super::device::{self, Device, Kind};

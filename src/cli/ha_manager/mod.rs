@@ -32,38 +32,21 @@ pub use args::Params;
 use commands::{CmdDef, Resolved};
 
 use super::output;
-use crate::cluster::{with_domain_lock, ClusterStore, Locked, PmxcfsStore, StoreError};
+use crate::cluster::{files, with_domain_lock, ClusterStore, Locked, PmxcfsStore, StoreError};
 use crate::config::groups::{Group, GroupsConfig, GroupsFormat};
 use crate::config::resources::{Resource, ResourcesConfig, ResourcesFormat};
 use crate::config::rules::{Rule, RulesConfig, RulesFormat};
 use crate::config::section::{self, SectionConfig, SectionFormat};
-use crate::config::status::{enqueue, ManagerStatus};
+use crate::config::status::ManagerStatus;
 use crate::config::Parsed;
 use rewrite_guard::{Guard, Refusal};
 
 /// Exit status of every failure (06 §9.7a).
 pub const EXIT_FAILURE: i32 = 255;
 
-/// Store-relative paths of the files the CLI touches (06 §1).
-pub mod paths {
-    /// HA resources.
-    pub const RESOURCES: &str = "ha/resources.cfg";
-    /// HA groups (deprecated).
-    pub const GROUPS: &str = "ha/groups.cfg";
-    /// HA rules.
-    pub const RULES: &str = "ha/rules.cfg";
-    /// The CRM master's status.
-    pub const MANAGER_STATUS: &str = "ha/manager_status";
-    /// The CRM command queue.
-    pub const CRM_COMMANDS: &str = "ha/crm_commands";
-    /// datacenter.cfg (for the `crs` mode shown by status).
-    pub const DATACENTER: &str = "datacenter.cfg";
-
-    /// A node's LRM status.
-    pub fn lrm_status(node: &str) -> String {
-        format!("nodes/{node}/lrm_status")
-    }
-}
+/// Store-relative paths of the files the CLI touches (06 §1): the
+/// cluster layer's one table.
+pub use crate::cluster::paths;
 
 /// Every way a command can fail, each printed as upstream prints it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -244,8 +227,7 @@ impl<'a> Ctx<'a> {
         rel: &str,
         format: &F,
     ) -> Result<(Vec<u8>, ParsedFile<F::Section>), CliError> {
-        let raw = self.read_file(rel)?;
-        let p = section::parse(format, &self.store.path_of(rel), &raw);
+        let (raw, p) = files::read_section(self.store, rel, format)?;
         self.warn_once(rel, &p.value.digest, &p.warnings);
         Ok((raw, p))
     }
@@ -318,8 +300,7 @@ impl<'a> Ctx<'a> {
 
     /// manager_status (absent or empty ⇒ `{}`).
     pub fn manager_status(&self) -> Result<ManagerStatus, CliError> {
-        let raw = self.read_file(paths::MANAGER_STATUS)?;
-        ManagerStatus::from_json(&String::from_utf8_lossy(&raw)).map_err(|e| op_err(e.to_string()))
+        files::read_manager_status(self.store).map_err(|e| op_err(e.to_string()))
     }
 
     /// Writes a file atomically, as a plain error text for locked code.
@@ -353,14 +334,10 @@ impl<'a> Ctx<'a> {
 
     /// Appends one command to `crm_commands` under the lock (06 §8.3).
     pub fn enqueue(&mut self, command: &str) -> Result<(), CliError> {
-        self.locked(None, |ctx| {
-            let old = ctx
-                .store
-                .read(paths::CRM_COMMANDS)
-                .map_err(|e| e.to_string())?
-                .unwrap_or_default();
-            let text = enqueue(&String::from_utf8_lossy(&old), command);
-            Ok(ctx.write(paths::CRM_COMMANDS, &text)?)
+        let mut on_wait = |line: &str| output::eprint(&format!("{line}\n"));
+        files::queue_crm_command(self.store, command, &mut on_wait).map_err(|e| match e {
+            Locked::Code(msg) => op_err(msg),
+            lock => op_err(lock.to_string()),
         })
     }
 

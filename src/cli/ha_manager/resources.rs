@@ -213,23 +213,7 @@ pub fn add(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
     if !(b.len() >= 2 && (b'1'..=b'9').contains(&b[0]) && b.iter().all(u8::is_ascii_digit)) {
         return Err(op_err("invalid VMID"));
     }
-    let vmlist = ctx.store.vmlist();
-    let guest = vmlist
-        .get(&name)
-        .ok_or_else(|| op_err(format!("resource '{sid}' does not exist in cluster")))?;
-    match (ty.as_str(), &guest.kind) {
-        ("vm", GuestKind::Qemu) | ("ct", GuestKind::Lxc) => {}
-        ("vm", _) => {
-            return Err(op_err(format!(
-                "resource '{sid}' - guest with ID {name} is not a VM"
-            )))
-        }
-        _ => {
-            return Err(op_err(format!(
-                "resource '{sid}' - guest with ID {name} is not a container"
-            )))
-        }
-    }
+    crate::cluster::services::check_exists(&ctx.store.vmlist(), &ty, &name).map_err(op_err)?;
     let parsed: Sid = sid
         .parse()
         .map_err(|e: crate::types::SidError| op_err(e.to_string()))?;

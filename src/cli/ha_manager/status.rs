@@ -217,7 +217,7 @@ fn entries(inp: &Inputs, cfg: &ResourcesConfig, vmlist: &VmList) -> Vec<Map<Stri
         .sections()
         .filter(|(_, r)| r.resource_type().is_some_and(|t| t.as_str() != "fa"))
         .map(|(_, r)| {
-            let node = vmlist.get(r.sid.name()).map(|g| g.node.clone());
+            let node = crate::cluster::services::guest_node(vmlist, &r.sid);
             (r.sid.clone(), Checked { res: r, node })
         })
         .collect();

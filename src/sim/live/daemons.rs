@@ -8,18 +8,15 @@
 //! node is powered off: then its [`Life`] is cleared and the thread unwinds
 //! at its next touch of the hardware (see [`Killed`]).
 
-use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 
 use crate::crm::Crm;
-use crate::env::{Env, EnvResult, FinishedJob, LogLevel, Timing, WorkerJob, WorkerPool};
+use crate::env::{Env, EnvResult, LogLevel, Timing};
 use crate::lrm::{Lrm, LrmShared};
 use crate::sim::env::{DaemonKind, SimEnv};
 use crate::sim::hardware::{Killed, Life, SharedHardware};
-use crate::types::Sid;
 
 use super::clock::LiveClock;
 
@@ -27,10 +24,6 @@ use super::clock::LiveClock;
 /// iteration one second (01 §5.3); here the same floor keeps a round that
 /// happens not to sleep from spinning on the CPU.
 const MIN_ITERATION: f64 = 1.0;
-
-/// Wait status of a worker that panicked (a bug): signal 6, as a crashed
-/// child would report (05 §9.5 logs `got signal 6`).
-const PANIC_STATUS: i64 = 6;
 
 /// A running (or finished) daemon thread.
 #[derive(Debug)]
@@ -89,7 +82,7 @@ pub fn prepare_lrm(
 ) -> Prepared {
     let life = Life::new();
     let mut env = SimEnv::live(hw.for_life(&life), node, DaemonKind::Lrm, clock);
-    let pool = ThreadPool::new(env.worker_env());
+    let pool = thread_pool(env.worker_env());
     env.set_worker_pool(Box::new(pool));
     let lrm = Lrm::new(&mut env, shared, Timing::upstream());
     Prepared {
@@ -166,78 +159,25 @@ fn drive(env: &mut SimEnv, clock: LiveClock, mut step: impl FnMut(&mut SimEnv) -
     }
 }
 
-/// The LRM's worker pool: a thread per job (upstream forks a child per
-/// job), results handed back through a channel and taken only when the
-/// LRM collects them. Each job runs in its own environment, a fresh
-/// [`SimEnv::worker_env`] of the LRM's (same node, log id, clock and
-/// life; no pool, no watchdog), as the `WorkerPool` contract asks.
-pub struct ThreadPool {
-    /// The LRM's environment, copied for each worker.
-    template: SimEnv,
-    running: BTreeSet<Sid>,
-    tx: Sender<FinishedJob>,
-    rx: Receiver<FinishedJob>,
+/// The LRM's worker pool: the crate's one thread pool ([`crate::pool`]),
+/// each job in a fresh [`SimEnv::worker_env`] of the LRM's (same node,
+/// log id, clock and life; no pool, no watchdog), as the `WorkerPool`
+/// contract asks. A job killed with its node reports nothing.
+pub type ThreadPool = crate::pool::ThreadPool<SimEnv>;
+
+/// A pool whose workers run in copies of `template`.
+pub fn thread_pool(template: SimEnv) -> ThreadPool {
+    let name = template.id().to_string();
+    crate::pool::ThreadPool::new(name, move || template.worker_env(), killed_or_abort)
 }
 
-impl ThreadPool {
-    /// A pool whose workers run in copies of `template`.
-    pub fn new(template: SimEnv) -> Self {
-        let (tx, rx) = channel();
-        ThreadPool {
-            template,
-            running: BTreeSet::new(),
-            tx,
-            rx,
-        }
-    }
-}
-
-impl WorkerPool for ThreadPool {
-    fn start(
-        &mut self,
-        sid: &Sid,
-        job: WorkerJob,
-        payload: Box<dyn std::any::Any + Send>,
-    ) -> Result<(), String> {
-        let mut env = self.template.worker_env();
-        let tx = self.tx.clone();
-        let sid2 = sid.clone();
-        let name = format!("{} {sid}", env.id());
-        std::thread::Builder::new()
-            .name(name)
-            .spawn(move || {
-                let status = match catch_unwind(AssertUnwindSafe(|| job(&mut env))) {
-                    Ok(status) => status,
-                    // Killed with its node: nobody is left to collect.
-                    Err(p) if p.is::<Killed>() => return,
-                    Err(_) => PANIC_STATUS,
-                };
-                // The LRM may be gone (its node was powered off).
-                let _ = tx.send(FinishedJob {
-                    sid: sid2,
-                    status,
-                    payload,
-                });
-            })
-            .map_err(|e| e.to_string())?;
-        self.running.insert(sid.clone());
-        Ok(())
-    }
-
-    fn collect(&mut self) -> Vec<FinishedJob> {
-        let done: Vec<FinishedJob> = self.rx.try_iter().collect();
-        for f in &done {
-            self.running.remove(&f.sid);
-        }
-        done
-    }
-
-    fn is_running(&self, sid: &Sid) -> bool {
-        self.running.contains(sid)
-    }
-
-    fn running(&self) -> usize {
-        self.running.len()
+/// Killed with its node: nobody is left to collect; any other panic is a
+/// bug, reported as a crashed worker.
+fn killed_or_abort(p: &(dyn std::any::Any + Send)) -> Option<i64> {
+    if p.is::<Killed>() {
+        None
+    } else {
+        Some(crate::pool::PANIC_STATUS)
     }
 }
 
@@ -245,10 +185,13 @@ impl WorkerPool for ThreadPool {
 mod tests {
     use super::*;
     use crate::config::status::{ManagerStatus, ServiceEntry};
+    use crate::env::{FinishedJob, WorkerJob, WorkerPool};
     use crate::sim::hardware::{Hardware, NodeHardware, RawService};
     use crate::sim::scenario::Scenario;
+    use crate::types::Sid;
     use crate::types::{OrUnknown, ResultCode, ServiceState};
     use std::sync::atomic::AtomicUsize;
+    use std::sync::mpsc::channel;
     use std::sync::Mutex;
 
     /// A [`ThreadPool`] that remembers the most workers it ran at once.
@@ -324,7 +267,7 @@ mod tests {
         let mut env = SimEnv::live(hw.for_life(&life), "node1", DaemonKind::Lrm, clock);
         let most = Arc::new(AtomicUsize::new(0));
         env.set_worker_pool(Box::new(Watched {
-            pool: ThreadPool::new(env.worker_env()),
+            pool: thread_pool(env.worker_env()),
             most: most.clone(),
         }));
         let mut lrm = Lrm::new(&mut env, &LrmShared::default(), Timing::upstream());
@@ -359,7 +302,7 @@ mod tests {
         let clock = LiveClock::new(500.0);
         let life = Life::new();
         let mut env = SimEnv::live(hw.for_life(&life), "node1", DaemonKind::Lrm, clock);
-        env.set_worker_pool(Box::new(ThreadPool::new(env.worker_env())));
+        env.set_worker_pool(Box::new(thread_pool(env.worker_env())));
         let (tx, rx) = channel();
         let pool = env.worker_pool().expect("the LRM's pool");
         for i in 0..2 {
