@@ -321,7 +321,15 @@ pub trait Env {
     /// Moves the guest to `target`, live if `online`; true when it left.
     fn resource_migrate(&mut self, sid: &Sid, target: &str, online: bool) -> EnvResult<bool>;
     /// Removes the first of `locks` the guest holds; returns its name.
-    fn resource_remove_locks(&mut self, sid: &Sid, locks: &[&str]) -> EnvResult<Option<String>>;
+    /// `node` names whose copy of the guest's configuration is edited:
+    /// recovery passes the fenced node, where the configuration still is
+    /// (the service is stolen afterwards), as upstream does.
+    fn resource_remove_locks(
+        &mut self,
+        sid: &Sid,
+        locks: &[&str],
+        node: &str,
+    ) -> EnvResult<Option<String>>;
 
     // --- asynchronous LRM workers (05 §9.3) ---
 

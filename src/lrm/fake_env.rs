@@ -387,7 +387,12 @@ impl Env for FakeEnv {
         }
         Ok(true)
     }
-    fn resource_remove_locks(&mut self, _sid: &Sid, _locks: &[&str]) -> EnvResult<Option<String>> {
+    fn resource_remove_locks(
+        &mut self,
+        _sid: &Sid,
+        _locks: &[&str],
+        _node: &str,
+    ) -> EnvResult<Option<String>> {
         unused("resource_remove_locks")
     }
     fn worker_pool(&mut self) -> Option<&mut dyn WorkerPool> {

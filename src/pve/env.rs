@@ -689,8 +689,13 @@ impl Env for PveEnv {
         Ok(!Path::new(&self.store.path_of(&here)).exists())
     }
 
-    fn resource_remove_locks(&mut self, sid: &Sid, locks: &[&str]) -> EnvResult<Option<String>> {
-        guests::remove_locks(&self.store, sid, locks, &self.cfg.node).map_err(err)
+    fn resource_remove_locks(
+        &mut self,
+        sid: &Sid,
+        locks: &[&str],
+        node: &str,
+    ) -> EnvResult<Option<String>> {
+        guests::remove_locks(&self.store, sid, locks, node).map_err(err)
     }
 
     /// A thread per job, at most `max_workers` at a time (the LRM keeps

@@ -577,24 +577,55 @@ fn check_running_ct_by_command_socket() {
     assert!(f.env.resource_check_running(&ct).unwrap());
 }
 
+/// Recovery runs on the master and edits the fenced node's copy of the
+/// configuration before stealing it (the master's own directory has
+/// none): the node is the caller's, not the local one.
+#[test]
+fn remove_locks_edits_the_named_nodes_config() {
+    let mut f = Fixture::new("unlock-other");
+    let vm = sid("vm:102");
+    let conf = f.root().join("nodes/node2/qemu-server/102.conf");
+    fs::write(&conf, "lock: migrate\ncores: 4\n").unwrap();
+    let err = f
+        .env
+        .resource_remove_locks(&vm, &["migrate"], "node1")
+        .unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert_eq!(
+        f.env
+            .resource_remove_locks(&vm, &["migrate"], "node2")
+            .unwrap()
+            .as_deref(),
+        Some("migrate")
+    );
+    assert_eq!(fs::read_to_string(&conf).unwrap(), "cores: 4\n");
+}
+
 #[test]
 fn remove_locks_edits_only_the_main_section() {
     let mut f = Fixture::new("unlock");
     let vm = sid("vm:100");
     assert_eq!(
-        f.env.resource_remove_locks(&vm, &["snapshot"]).unwrap(),
+        f.env
+            .resource_remove_locks(&vm, &["snapshot"], "node1")
+            .unwrap(),
         None
     );
     assert_eq!(
         f.env
-            .resource_remove_locks(&vm, &["migrate", "backup"])
+            .resource_remove_locks(&vm, &["migrate", "backup"], "node1")
             .unwrap()
             .as_deref(),
         Some("backup")
     );
     let text = fs::read_to_string(f.root().join("nodes/node1/qemu-server/100.conf")).unwrap();
     assert!(!text.contains("lock: backup") && text.contains("[snap1]\nlock: snapshot\n"));
-    assert_eq!(f.env.resource_remove_locks(&vm, &["backup"]).unwrap(), None);
+    assert_eq!(
+        f.env
+            .resource_remove_locks(&vm, &["backup"], "node1")
+            .unwrap(),
+        None
+    );
 }
 
 #[test]

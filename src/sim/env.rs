@@ -514,7 +514,13 @@ impl Env for SimEnv {
         resources::migrate(self, sid, target, online)
     }
 
-    fn resource_remove_locks(&mut self, sid: &Sid, locks: &[&str]) -> EnvResult<Option<String>> {
+    /// The simulated guest locks are per service, not per node copy.
+    fn resource_remove_locks(
+        &mut self,
+        sid: &Sid,
+        locks: &[&str],
+        _node: &str,
+    ) -> EnvResult<Option<String>> {
         Ok(resources::remove_locks(self, sid, locks))
     }
 

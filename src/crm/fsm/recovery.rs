@@ -81,7 +81,7 @@ pub(super) fn run(
         );
     }
     // The fenced node was reset, so locks of interrupted tasks are stale.
-    if let Some(lock) = env.resource_remove_locks(sid, RECOVERY_REMOVABLE_LOCKS)? {
+    if let Some(lock) = env.resource_remove_locks(sid, RECOVERY_REMOVABLE_LOCKS, &fenced)? {
         env.log(
             LogLevel::Warning,
             &format!(

@@ -214,7 +214,12 @@ impl Env for FakeEnv {
     fn resource_migrate(&mut self, _sid: &Sid, _target: &str, _online: bool) -> EnvResult<bool> {
         Ok(true)
     }
-    fn resource_remove_locks(&mut self, sid: &Sid, locks: &[&str]) -> EnvResult<Option<String>> {
+    fn resource_remove_locks(
+        &mut self,
+        sid: &Sid,
+        locks: &[&str],
+        _node: &str,
+    ) -> EnvResult<Option<String>> {
         let removable = self
             .locks
             .get(sid)
