@@ -10,8 +10,8 @@
 //! ignored `daemon_process` entry, which runs the real command line
 //! (`pve_ha::cli::daemon::main_with`) with a simulated one-node backend
 //! (the live simulator's `SimEnv` on a 10× clock) logging to a file. The
-//! pve-ha binary itself, whose real environment is not built in yet,
-//! plays `status`, `stop` and the refused second `start`.
+//! pve-ha binary itself plays `status`, `stop`, the refused second
+//! `start` and the error exit when its real environment cannot be made.
 //!
 //! Needs root and `unshare` (util-linux). Under `CI=true` their absence is
 //! a failure; elsewhere the tests skip with a notice.
@@ -37,32 +37,16 @@ const ARGV_VAR: &str = "DAEMON_TEST_ARGV";
 const LOG_VAR: &str = "DAEMON_TEST_LOG";
 const HANG_VAR: &str = "DAEMON_TEST_HANG";
 
+/// A node's namespaces: its own mounts (`/run`) and process numbers.
+const FLAGS: &[&str] = &["--mount", "--pid", "--mount-proc"];
+
 /// Whether the namespace tests can run here (see the module doc).
 fn namespaces_available(test: &str) -> bool {
-    let problem = if unsafe { libc::geteuid() } != 0 {
-        Some("not running as root".to_string())
-    } else {
-        match Command::new("unshare")
-            .args(["--mount", "--pid", "--fork", "--mount-proc", "sh", "-c"])
-            .arg("mount -t tmpfs tmpfs /run")
-            .stderr(Stdio::piped())
-            .output()
-        {
-            Ok(o) if o.status.success() => None,
-            Ok(o) => Some(format!(
-                "unshare/mount failed: {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            )),
-            Err(e) => Some(format!("cannot run unshare: {e}")),
-        }
-    };
-    match problem {
-        None => true,
-        Some(p) => {
-            common::skip(&format!("{test} (daemon namespace test)"), &p);
-            false
-        }
-    }
+    common::ns::available(
+        &format!("{test} (daemon namespace test)"),
+        FLAGS,
+        "mount -t tmpfs tmpfs /run",
+    )
 }
 
 /// A node: namespaces whose pid 1 is a shell run by the test.
@@ -89,8 +73,8 @@ impl Node {
         let dir = std::env::temp_dir().join(format!("daemon-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
-        let mut shell = Command::new("unshare")
-            .args(["--mount", "--pid", "--fork", "--mount-proc", "sh", "-c"])
+        let mut shell = common::ns::unshare(FLAGS)
+            .args(["sh", "-c"])
             .arg("mount -t tmpfs tmpfs /run && exec sh")
             .env("T", std::env::current_exe().unwrap())
             .env("BIN", BIN)
@@ -432,11 +416,16 @@ fn stop_kills_a_daemon_that_outlasts_the_wait_time() {
     assert!(!node.log().iter().any(|l| l == "info server stopped"));
 }
 
+/// The real environment cannot be made without a node name (07 §2): the
+/// node's host name is masked with an empty file, so opening the
+/// environment fails and the daemon takes the error exit (07 §6.7).
 #[test]
-fn without_a_real_environment_the_binary_takes_the_error_exit() {
-    let Some(mut node) = Node::new("unwired") else {
+fn an_environment_that_cannot_be_made_takes_the_error_exit() {
+    let Some(mut node) = Node::new("no-nodename") else {
         return;
     };
+    let masked = node.sh("mount -n --bind /dev/null /proc/sys/kernel/hostname");
+    assert_eq!(masked.rc, 0, "{masked:?}");
     let out = node.sh("\"$BIN\" crm start --debug");
     assert_eq!(out.rc, 255, "{out:?}");
     let lines: Vec<String> = out
@@ -448,7 +437,7 @@ fn without_a_real_environment_the_binary_takes_the_error_exit() {
         lines,
         [
             "starting server",
-            "ERROR: no real environment built into this binary yet",
+            "ERROR: unable to read the node name - missing nodename",
             "server stopped",
         ],
         "{out:?}"
