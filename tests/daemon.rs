@@ -433,11 +433,11 @@ fn stop_kills_a_daemon_that_outlasts_the_wait_time() {
 }
 
 #[test]
-fn without_a_real_environment_the_binary_takes_the_error_exit() {
-    let Some(mut node) = Node::new("unwired") else {
+fn without_the_cluster_file_system_the_binary_takes_the_error_exit() {
+    let Some(mut node) = Node::new("unmounted") else {
         return;
     };
-    let out = node.sh("\"$BIN\" crm start --debug");
+    let out = node.sh("PVE_HA_ROOT=/nonexistent/pve \"$BIN\" crm start --debug");
     assert_eq!(out.rc, 255, "{out:?}");
     let lines: Vec<String> = out
         .stderr
@@ -448,7 +448,7 @@ fn without_a_real_environment_the_binary_takes_the_error_exit() {
         lines,
         [
             "starting server",
-            "ERROR: no real environment built into this binary yet",
+            "ERROR: pve configuration filesystem not mounted ('/nonexistent/pve' is not a directory)",
             "server stopped",
         ],
         "{out:?}"
