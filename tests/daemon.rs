@@ -416,17 +416,17 @@ fn stop_kills_a_daemon_that_outlasts_the_wait_time() {
     assert!(!node.log().iter().any(|l| l == "info server stopped"));
 }
 
-/// The real environment cannot be made without a node name (07 §2): the
-/// node's host name is masked with an empty file, so opening the
-/// environment fails and the daemon takes the error exit (07 §6.7).
-#[test]
-fn an_environment_that_cannot_be_made_takes_the_error_exit() {
-    let Some(mut node) = Node::new("no-nodename") else {
+/// `pve-ha-crm start --debug` on a node prepared by `setup` (a script
+/// of the node's pid-1 shell) and with the shell words `env` before the
+/// command fails to make its environment: the error exit (07 §6.7) with
+/// `error`, nothing left in `/run`.
+fn error_exit(name: &str, setup: &str, env: &str, error: &str) {
+    let Some(mut node) = Node::new(name) else {
         return;
     };
-    let masked = node.sh("mount -n --bind /dev/null /proc/sys/kernel/hostname");
-    assert_eq!(masked.rc, 0, "{masked:?}");
-    let out = node.sh("\"$BIN\" crm start --debug");
+    let prepared = node.sh(setup);
+    assert_eq!(prepared.rc, 0, "{prepared:?}");
+    let out = node.sh(&format!("{env} \"$BIN\" crm start --debug"));
     assert_eq!(out.rc, 255, "{out:?}");
     let lines: Vec<String> = out
         .stderr
@@ -437,14 +437,40 @@ fn an_environment_that_cannot_be_made_takes_the_error_exit() {
         lines,
         [
             "starting server",
-            "ERROR: unable to read the node name - missing nodename",
-            "server stopped",
+            &format!("ERROR: {error}"),
+            "server stopped"
         ],
         "{out:?}"
     );
     assert!(out.stderr.starts_with("pve-ha-crm["), "{out:?}");
     assert_eq!(node.run_files(), "");
     assert_eq!(node.status(Role::Crm), "stopped");
+}
+
+#[test]
+fn without_the_cluster_file_system_the_binary_takes_the_error_exit() {
+    error_exit(
+        "unmounted",
+        "true",
+        "PVE_HA_ROOT=/nonexistent/pve",
+        "pve configuration filesystem not mounted ('/nonexistent/pve' is not a directory)",
+    );
+}
+
+/// The real environment cannot be made without a node name (07 §2): the
+/// node's host name is masked with an empty file (`-n`: no mount table
+/// entry under `/run`).
+#[test]
+fn without_a_node_name_the_binary_takes_the_error_exit() {
+    let root = std::env::temp_dir().join(format!("daemon-nodename-{}", std::process::id()));
+    fs::create_dir_all(&root).unwrap();
+    error_exit(
+        "no-nodename",
+        "mount -n --bind /dev/null /proc/sys/kernel/hostname",
+        &format!("PVE_HA_ROOT='{}'", root.display()),
+        "unable to read the node name - missing nodename",
+    );
+    let _ = fs::remove_dir_all(&root);
 }
 
 #[test]

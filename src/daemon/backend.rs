@@ -59,6 +59,15 @@ impl Backend for Pve {
     fn open(&mut self) -> Result<Box<dyn Env>, BackendError> {
         let cfg = PveConfig::from_host(self.role, self.debug)
             .map_err(|e| BackendError(format!("unable to read the node name - {e}")))?;
+        // Without the cluster file system there is nothing to protect and
+        // no quorum to wait for: say so instead of idling in
+        // `wait_for_quorum` forever.
+        if !cfg.root.is_dir() {
+            return Err(BackendError(format!(
+                "pve configuration filesystem not mounted ('{}' is not a directory)",
+                cfg.root.display()
+            )));
+        }
         let env = PveEnv::new(cfg).map_err(|e| BackendError(e.to_string()))?;
         Ok(Box::new(env))
     }
