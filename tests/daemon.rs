@@ -550,56 +550,15 @@ fn the_roles_answer_to_their_tool_names() {
 /// of the system's units, with the binary at its installed paths.
 #[test]
 fn the_units_pass_systemd_analyze_verify() {
-    if Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        common::skip("the unit check", "systemd-analyze not installed");
-        return;
-    }
-    let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging");
-    let root = std::env::temp_dir().join(format!("daemon-units-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&root);
-    let units = root.join("lib/systemd/system");
-    fs::create_dir_all(&units).unwrap();
-    fs::create_dir_all(root.join("usr/sbin")).unwrap();
-    for e in fs::read_dir("/lib/systemd/system").unwrap().flatten() {
-        let path = e.path();
-        if let Ok(target) = fs::read_link(&path) {
-            let _ = std::os::unix::fs::symlink(target, units.join(e.file_name()));
-        } else if path.is_file() {
-            fs::copy(&path, units.join(e.file_name())).unwrap();
-        }
-    }
     let names = ["pve-ha-crm", "pve-ha-lrm", "watchdog-mux"];
-    for name in names {
-        let unit = format!("{name}.service");
-        fs::copy(packaging.join(&unit), units.join(&unit)).unwrap();
-        let installed = root.join("usr/sbin").join(name);
-        if fs::hard_link(BIN, &installed).is_err() {
-            fs::copy(BIN, &installed).unwrap();
-        }
-    }
-    let out = Command::new("systemd-analyze")
-        .arg("verify")
-        .arg(format!("--root={}", root.display()))
-        .args([
-            "/lib/systemd/system/pve-ha-crm.service",
-            "/lib/systemd/system/pve-ha-lrm.service",
-        ])
-        .output()
-        .unwrap();
-    let _ = fs::remove_dir_all(&root);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "systemd-analyze verify failed: {stderr}"
-    );
+    let Some(stderr) = common::verify_units(&["pve-ha-crm", "pve-ha-lrm"], &names, BIN) else {
+        return;
+    };
     for name in names {
         assert!(!stderr.contains(name), "warnings about {name}: {stderr}");
     }
     // The directives the process model depends on.
+    let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging");
     let crm = fs::read_to_string(packaging.join("pve-ha-crm.service")).unwrap();
     let lrm = fs::read_to_string(packaging.join("pve-ha-lrm.service")).unwrap();
     for (text, want) in [

@@ -21,7 +21,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -608,56 +608,14 @@ fn a_fifo_records_like_a_file() {
 /// of the system's units, with the binary at its installed path.
 #[test]
 fn the_unit_passes_systemd_analyze_verify() {
-    let ci = std::env::var("CI").as_deref() == Ok("true");
-    if Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(!ci, "systemd-analyze is required under CI=true");
-        let _ = writeln!(
-            std::io::stderr(),
-            "notice: systemd-analyze not installed; skipping the unit check"
-        );
+    let Some(stderr) = common::verify_units(&["watchdog-mux"], &["watchdog-mux"], BIN) else {
         return;
-    }
-    let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/watchdog-mux.service");
-    let root = std::env::temp_dir().join(format!("wdmux-unit-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&root);
-    let units = root.join("lib/systemd/system");
-    fs::create_dir_all(&units).unwrap();
-    fs::create_dir_all(root.join("usr/sbin")).unwrap();
-    for e in fs::read_dir("/lib/systemd/system").unwrap().flatten() {
-        let path = e.path();
-        // Regular files and symlinks as they are (dangling ones included:
-        // verify only looks at what our unit refers to).
-        if let Ok(target) = fs::read_link(&path) {
-            let _ = std::os::unix::fs::symlink(target, units.join(e.file_name()));
-        } else if path.is_file() {
-            fs::copy(&path, units.join(e.file_name())).unwrap();
-        }
-    }
-    fs::copy(&unit, units.join("watchdog-mux.service")).unwrap();
-    let installed = root.join("usr/sbin/watchdog-mux");
-    if fs::hard_link(BIN, &installed).is_err() {
-        fs::copy(BIN, &installed).unwrap();
-    }
-    let out = Command::new("systemd-analyze")
-        .arg("verify")
-        .arg(format!("--root={}", root.display()))
-        .arg("/lib/systemd/system/watchdog-mux.service")
-        .output()
-        .unwrap();
-    let _ = fs::remove_dir_all(&root);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "systemd-analyze verify failed: {stderr}"
-    );
+    };
     assert!(
         !stderr.contains("watchdog-mux"),
         "warnings about the unit: {stderr}"
     );
+    let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/watchdog-mux.service");
     let text = fs::read_to_string(&unit).unwrap();
     assert!(
         !text.lines().any(|l| l.trim() == "[Install]"),

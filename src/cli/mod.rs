@@ -14,3 +14,13 @@ pub mod tester;
 pub mod watchdog_mux;
 
 pub use dispatch::{dispatch, Role, ROLES};
+
+/// Parses a role's arguments with clap; on `--help`, `--version` or a
+/// usage error prints clap's text and returns the exit status to use
+/// (0 or 2).
+pub(crate) fn parse_args<T: clap::Parser>(argv: Vec<std::ffi::OsString>) -> Result<T, i32> {
+    T::try_parse_from(argv).map_err(|e| {
+        let _ = e.print();
+        e.exit_code()
+    })
+}

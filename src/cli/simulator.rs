@@ -86,12 +86,9 @@ fn parse_token(s: &str) -> Result<String, String> {
 
 /// Entry point of the role.
 pub fn main(argv: Vec<OsString>) -> i32 {
-    let args = match Args::try_parse_from(argv) {
+    let args: Args = match super::parse_args(argv) {
         Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return e.exit_code();
-        }
+        Err(code) => return code,
     };
     if args.batch {
         return match &args.dir {

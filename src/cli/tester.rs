@@ -56,12 +56,9 @@ struct Args {
 
 /// Entry point of the role.
 pub fn main(argv: Vec<OsString>) -> i32 {
-    let args = match Args::try_parse_from(argv) {
+    let args: Args = match super::parse_args(argv) {
         Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return e.exit_code();
-        }
+        Err(code) => return code,
     };
     if let Some(path) = &args.fence_config {
         return fence_report(path);

@@ -24,12 +24,9 @@ struct Args {
 /// Entry point of the role; returns the exit status (1 on a start-up
 /// failure or the error exit, 0 after the loop, 2 on bad arguments).
 pub fn main(argv: Vec<OsString>) -> i32 {
-    let args = match Args::try_parse_from(argv) {
+    let args: Args = match super::parse_args(argv) {
         Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return e.exit_code();
-        }
+        Err(code) => return code,
     };
     let config = Config {
         device: args.device,

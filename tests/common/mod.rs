@@ -164,3 +164,70 @@ pub fn read_simulator_start(child: &mut std::process::Child) -> SimulatorStart {
         dir,
     }
 }
+
+/// Runs `systemd-analyze verify --root=ROOT` on the units `check` of
+/// `packaging/`, where ROOT holds a copy of the system's units, our units
+/// beside them and the binary at `/usr/sbin/<name>` for every name of
+/// `install`. Returns verify's standard error; panics when verify fails.
+/// `None` (after [`skip`]) when systemd-analyze is not installed.
+pub fn verify_units(check: &[&str], install: &[&str], bin: &str) -> Option<String> {
+    use std::process::Command;
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        skip("the unit check", "systemd-analyze not installed");
+        return None;
+    }
+    let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging");
+    let root = std::env::temp_dir().join(format!(
+        "pve-ha-units-{}-{}",
+        std::process::id(),
+        check.join("-")
+    ));
+    let _ = std::fs::remove_dir_all(&root);
+    let units = root.join("lib/systemd/system");
+    std::fs::create_dir_all(&units).expect("create the unit directory");
+    std::fs::create_dir_all(root.join("usr/sbin")).expect("create usr/sbin");
+    // The system's units as they are, symlinks included (dangling ones
+    // too: verify only follows what our units refer to).
+    for e in std::fs::read_dir("/lib/systemd/system")
+        .expect("read /lib/systemd/system")
+        .flatten()
+    {
+        let path = e.path();
+        if let Ok(target) = std::fs::read_link(&path) {
+            let _ = std::os::unix::fs::symlink(target, units.join(e.file_name()));
+        } else if path.is_file() {
+            std::fs::copy(&path, units.join(e.file_name())).expect("copy a system unit");
+        }
+    }
+    for name in check {
+        let unit = format!("{name}.service");
+        std::fs::copy(packaging.join(&unit), units.join(&unit)).expect("copy our unit");
+    }
+    for name in install {
+        let installed = root.join("usr/sbin").join(name);
+        if std::fs::hard_link(bin, &installed).is_err() {
+            std::fs::copy(bin, &installed).expect("install the binary");
+        }
+    }
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(format!("--root={}", root.display()))
+        .args(
+            check
+                .iter()
+                .map(|n| format!("/lib/systemd/system/{n}.service")),
+        )
+        .output()
+        .expect("run systemd-analyze verify");
+    let _ = std::fs::remove_dir_all(&root);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify failed: {stderr}"
+    );
+    Some(stderr)
+}
