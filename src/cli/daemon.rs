@@ -60,16 +60,31 @@ pub fn lrm_main(argv: Vec<OsString>) -> i32 {
     main_with(Role::Lrm, argv, default_backend)
 }
 
-fn parse(role: Role, argv: Vec<OsString>) -> Result<Cmd, clap::Error> {
+/// `role`'s command line: one definition for both daemons, named and
+/// described per role (parsing and the man pages use it).
+fn role_command(role: Role) -> clap::Command {
     let about = match role {
         Role::Crm => "PVE Cluster HA Resource Manager Daemon",
         Role::Lrm => "PVE Local HA Resource Manager Daemon",
     };
-    let matches: ArgMatches = Args::command()
+    Args::command()
         .name(role.name())
         .bin_name(role.name())
         .about(about)
-        .try_get_matches_from(argv)?;
+}
+
+/// The CRM's command line (for its man page).
+pub fn crm_command() -> clap::Command {
+    role_command(Role::Crm)
+}
+
+/// The LRM's command line (for its man page).
+pub fn lrm_command() -> clap::Command {
+    role_command(Role::Lrm)
+}
+
+fn parse(role: Role, argv: Vec<OsString>) -> Result<Cmd, clap::Error> {
+    let matches: ArgMatches = role_command(role).try_get_matches_from(argv)?;
     Ok(Args::from_arg_matches(&matches)?.command)
 }
 

@@ -18,6 +18,30 @@ pub struct Role {
     /// Entry point; receives argv with argv[0] set to the tool name and
     /// returns the exit code.
     pub main: fn(Vec<OsString>) -> i32,
+    /// The role's clap definition, the one source of its man page, so the
+    /// page cannot drift from what the role accepts.
+    pub command: fn() -> clap::Command,
+    /// Man page section: 1 for user commands, 8 for daemons.
+    pub man_section: ManSection,
+}
+
+/// The man page sections the roles' pages go to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManSection {
+    /// User commands (`man1`).
+    User,
+    /// System administration and daemons (`man8`).
+    Admin,
+}
+
+impl ManSection {
+    /// The section's number, as in `ha-manager.1`.
+    pub fn number(self) -> &'static str {
+        match self {
+            ManSection::User => "1",
+            ManSection::Admin => "8",
+        }
+    }
 }
 
 /// The roles that exist. Roles not built yet are absent, not stubbed.
@@ -27,36 +51,48 @@ pub const ROLES: &[Role] = &[
         tool: "pve-ha-tester",
         about: "regression tester: scenarios, suites, fence configs",
         main: super::tester::main,
+        command: super::tester::command,
+        man_section: ManSection::User,
     },
     Role {
         name: "manager",
         tool: "ha-manager",
         about: "admin CLI: resources, groups, rules, status, CRM commands",
         main: super::ha_manager::main,
+        command: super::ha_manager::completion::clap_command,
+        man_section: ManSection::User,
     },
     Role {
         name: "simulator",
         tool: "pve-ha-simulator",
         about: "live virtual cluster in the browser (or --batch: the tester)",
         main: super::simulator::main,
+        command: super::simulator::command,
+        man_section: ManSection::User,
     },
     Role {
         name: "watchdog-mux",
         tool: "watchdog-mux",
         about: "owns /dev/watchdog; fences the node when a client stops feeding",
         main: super::watchdog_mux::main,
+        command: super::watchdog_mux::command,
+        man_section: ManSection::Admin,
     },
     Role {
         name: "crm",
         tool: "pve-ha-crm",
         about: "cluster resource manager daemon: start [--debug], stop, status",
         main: super::daemon::crm_main,
+        command: super::daemon::crm_command,
+        man_section: ManSection::Admin,
     },
     Role {
         name: "lrm",
         tool: "pve-ha-lrm",
         about: "local resource manager daemon: start [--debug], stop, status",
         main: super::daemon::lrm_main,
+        command: super::daemon::lrm_command,
+        man_section: ManSection::Admin,
     },
 ];
 
@@ -90,6 +126,8 @@ pub fn dispatch(args: Vec<OsString>) -> i32 {
             output::print(&usage());
             0
         }
+        // Hidden: the packaging renders every role's man page with it.
+        Some("man") => man(args.next().as_deref()),
         Some("-V" | "--version") => {
             output::print(&format!("pve-ha {}\n", env!("CARGO_PKG_VERSION")));
             0
@@ -106,6 +144,55 @@ pub fn dispatch(args: Vec<OsString>) -> i32 {
             }
         },
     }
+}
+
+/// `pve-ha man [ROLE]`: prints the role's man page (roff) on stdout, or
+/// without a role the page of the multi-call binary itself.
+fn man(role: Option<&OsStr>) -> i32 {
+    let page = match role {
+        None => super::man::render(command(), "1"),
+        Some(name) => match find_role(name) {
+            Some(role) => man_page(role),
+            None => {
+                output::eprint("error: usage: pve-ha man [ROLE]\n");
+                return EXIT_USAGE;
+            }
+        },
+    };
+    match page {
+        Ok(page) => {
+            output::print(&page);
+            0
+        }
+        Err(e) => {
+            output::eprint(&format!("error: cannot render the man page: {e}\n"));
+            1
+        }
+    }
+}
+
+/// The role's man page in roff, named after its tool and rendered from its
+/// clap definition by clap_mangen.
+pub fn man_page(role: &Role) -> std::io::Result<String> {
+    let cmd = (role.command)().name(role.tool).bin_name(role.tool);
+    super::man::render(cmd, role.man_section.number())
+}
+
+/// The multi-call binary's command line for its man page: one subcommand
+/// per role.
+pub fn command() -> clap::Command {
+    let mut cmd = clap::Command::new("pve-ha")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Proxmox VE high availability stack (multi-call binary)")
+        .long_about(
+            "One executable for every role of the HA stack. Called through a link named \
+             after a role's tool (ha-manager, pve-ha-crm, ...) it runs that role; called \
+             as pve-ha, the first argument names the role.",
+        );
+    for r in ROLES {
+        cmd = cmd.subcommand(clap::Command::new(r.name).about(r.about));
+    }
+    cmd
 }
 
 /// The multi-call usage text, listing the roles that exist.
@@ -130,6 +217,18 @@ pub fn usage() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_role_has_a_man_page_under_its_tool_name() {
+        for r in ROLES {
+            let page = man_page(r).expect("renders");
+            let th = format!(".TH {} {}", r.tool, r.man_section.number());
+            assert!(page.contains(&th), "{}: no '{th}' in\n{page}", r.name);
+            assert!(page.contains(".SH SYNOPSIS"), "{}", r.name);
+            // Only the roles' own pages exist: no reference to another.
+            assert!(!page.contains("(1)\n") && !page.contains("(8)\n"), "{page}");
+        }
+    }
 
     #[test]
     fn roles_are_found_by_either_name() {

@@ -8,6 +8,7 @@
 pub mod daemon;
 pub mod dispatch;
 pub mod ha_manager;
+pub mod man;
 pub mod output;
 pub mod simulator;
 pub mod tester;

@@ -84,6 +84,11 @@ fn parse_token(s: &str) -> Result<String, String> {
     }
 }
 
+/// The role's command line (for its man page).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
 /// Entry point of the role.
 pub fn main(argv: Vec<OsString>) -> i32 {
     let args: Args = match super::parse_args(argv) {

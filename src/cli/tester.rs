@@ -54,6 +54,11 @@ struct Args {
     rules_config: Option<PathBuf>,
 }
 
+/// The role's command line (for its man page).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
 /// Entry point of the role.
 pub fn main(argv: Vec<OsString>) -> i32 {
     let args: Args = match super::parse_args(argv) {

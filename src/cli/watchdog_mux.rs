@@ -21,6 +21,11 @@ struct Args {
     device: Option<PathBuf>,
 }
 
+/// The role's command line (for its man page).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
 /// Entry point of the role; returns the exit status (1 on a start-up
 /// failure or the error exit, 0 after the loop, 2 on bad arguments).
 pub fn main(argv: Vec<OsString>) -> i32 {

@@ -353,14 +353,7 @@ fn cmd_for(name: &'static str, def: &'static CmdDef) -> clap::Command {
 
 /// The man page of `ha-manager` (section 1), in roff.
 pub fn man_page() -> String {
-    let mut buf = Vec::new();
-    match clap_mangen::Man::new(clap_command())
-        .section("1")
-        .render(&mut buf)
-    {
-        Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
-        Err(_) => String::new(),
-    }
+    crate::cli::man::render(clap_command(), "1").unwrap_or_default()
 }
 
 #[cfg(test)]
