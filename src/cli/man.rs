@@ -18,20 +18,28 @@ pub fn render(cmd: clap::Command, section: &str) -> io::Result<String> {
     if cmd.get_arguments().any(|a| !a.is_hide_set()) {
         man.render_options_section(&mut buf)?;
     }
-    let subs: Vec<_> = cmd.get_subcommands().filter(|s| !s.is_hide_set()).collect();
-    if !subs.is_empty() {
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
         writeln!(buf, ".SH SUBCOMMANDS")?;
-        for s in subs {
-            writeln!(buf, ".TP\n\\fB{}\\fR", escape(s.get_name()))?;
-            if let Some(about) = s.get_about() {
-                writeln!(buf, "{}", escape(&about.to_string()))?;
-            }
-        }
+        subcommands(&mut buf, "", &cmd)?;
     }
     if cmd.get_version().is_some() {
         man.render_version_section(&mut buf)?;
     }
     Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Lists `cmd`'s visible subcommands, nested ones under their full path
+/// (`crm-command node-maintenance`), each with its one-line description.
+fn subcommands(buf: &mut Vec<u8>, prefix: &str, cmd: &clap::Command) -> io::Result<()> {
+    for s in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let path = format!("{prefix}{}", s.get_name());
+        writeln!(buf, ".TP\n\\fB{}\\fR", escape(&path))?;
+        if let Some(about) = s.get_about() {
+            writeln!(buf, "{}", escape(&about.to_string()))?;
+        }
+        subcommands(buf, &format!("{path} "), s)?;
+    }
+    Ok(())
 }
 
 /// Escapes text for roff: backslashes, hyphens (so they stay ASCII
@@ -53,9 +61,18 @@ mod tests {
     fn subcommands_are_listed_without_pages_of_their_own() {
         let cmd = clap::Command::new("tool")
             .version("1")
-            .subcommand(clap::Command::new("start").about("Start it."));
+            .subcommand(clap::Command::new("start").about("Start it."))
+            .subcommand(
+                clap::Command::new("node")
+                    .about("Node commands.")
+                    .subcommand(clap::Command::new("off").about("Power off.")),
+            );
         let page = render(cmd, "8").expect("renders");
         assert!(page.contains(".SH SUBCOMMANDS\n.TP\n\\fBstart\\fR\nStart it.\n"));
+        assert!(
+            page.contains(".TP\n\\fBnode off\\fR\nPower off.\n"),
+            "{page}"
+        );
         assert!(!page.contains("tool\\-start("), "{page}");
     }
 
