@@ -56,7 +56,7 @@ impl HaLocks {
                 "can't create '{}' (pmxcfs not mounted?)",
                 store.path_of(super::paths::LOCK_DIR)
             ))
-        } else if now - mem.lock_time < LOCK_LIFETIME {
+        } else if now - mem.lock_time < store.lock_lifetime() {
             store
                 .lock_renew(name, now)
                 .map_err(|e| format!("cfs lock update failed - {e}"))

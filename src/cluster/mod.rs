@@ -12,12 +12,14 @@
 
 pub mod files;
 pub mod halock;
+pub mod membership;
 pub mod paths;
 pub mod pmxcfs;
 pub mod services;
 pub mod store;
 
 pub use halock::{HaLocks, LockEvent};
+pub use membership::{Membership, StaticMembership};
 pub use pmxcfs::PmxcfsStore;
 pub use services::{service_config, ServiceDefaults, ServiceOptions};
 pub use store::{

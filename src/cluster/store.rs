@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::config::node::BackendKind;
+use crate::env::Time;
 use crate::types::perl::value_truthy;
 
 /// Why a file operation failed. The texts are upstream's (07 §2.7); the
@@ -258,6 +260,20 @@ impl Members {
 pub trait ClusterStore {
     /// The full path of `rel`, as messages name it.
     fn path_of(&self, rel: &str) -> String;
+
+    /// Which backend this is: decides, for example, whether resource
+    /// type `ocf` may be configured (refused on `pve`, whose Perl
+    /// parser would drop such sections).
+    fn backend(&self) -> BackendKind {
+        BackendKind::Pve
+    }
+
+    /// How long a lock outlives its last renewal (07 §4.3: pmxcfs's
+    /// 120 s; the etcd backend's lease from the failover budget). The HA
+    /// lock operation renews within it and creates afresh after it.
+    fn lock_lifetime(&self) -> Time {
+        super::halock::LOCK_LIFETIME
+    }
 
     /// Whether the cluster file system is there at all (07 §3.1).
     fn is_mounted(&self) -> bool;

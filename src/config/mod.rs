@@ -12,6 +12,7 @@
 pub mod datacenter;
 pub mod fence;
 pub mod groups;
+pub mod node;
 pub mod resources;
 pub mod rules;
 pub mod section;
