@@ -13,6 +13,7 @@
 pub mod files;
 pub mod halock;
 pub mod membership;
+pub mod node_config;
 pub mod paths;
 pub mod pmxcfs;
 pub mod services;

@@ -9,6 +9,7 @@
 //! Bad input never panics: parsers return the value they could salvage plus
 //! one warning line per problem, exactly where upstream warns.
 
+pub mod budget;
 pub mod datacenter;
 pub mod fence;
 pub mod groups;

@@ -18,11 +18,9 @@ use crate::config::status::{LrmStatus, ManagerStatus};
 use crate::types::{RequestedState, Sid};
 use crate::word_enum;
 
-pub mod budget;
 mod error;
 mod timing;
 
-pub use budget::{Budget, UnsafeBudget};
 pub use error::{EnvError, EnvErrorKind};
 pub use timing::Timing;
 

@@ -12,6 +12,8 @@
 //! which the lock service and watchdog-mux enforce rather than the state
 //! machines, and the real plugins' default shutdown timeout (05 §12).
 
+use crate::config::budget::{Budget, TICK};
+
 /// Timing of the CRM, the manager and the LRM. Durations in whole seconds
 /// (the environment clock's unit), counts of rounds as plain numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +80,39 @@ pub struct Timing {
 }
 
 impl Timing {
+    /// The state machines' timing for a failover budget (07 §10.1). Upstream's budget gives
+    /// exactly [`Timing::upstream`]; a shorter one scales the rounds, the
+    /// idle sleeps, the worker loop and the lock retry pacing so that a
+    /// healthy daemon renews well within the client timeout.
+    pub fn for_budget(b: &Budget) -> Timing {
+        if *b == Budget::upstream() {
+            return Timing::upstream();
+        }
+        let up = Timing::upstream();
+        let round = b.round.max(1);
+        // Retries must end within one round so a renewal never waits
+        // longer than a round plus the loop bound.
+        let give_up = (round).max(b.lock_retry_sleep);
+        let retries = u32::try_from(give_up / b.lock_retry_sleep.max(1)).unwrap_or(1);
+        Timing {
+            lock_retries: retries,
+            lock_retry_sleep: b.lock_retry_sleep.max(1),
+            lock_give_up_after: give_up,
+            slow_loop: (b.client_timeout / 2).max(1),
+            master_round: round,
+            wait_for_quorum_sleep: round,
+            fence_delay: b.fence_delay.max(0),
+            active_round: round,
+            maintenance_round: round,
+            lrm_idle_sleep: round,
+            startup_write_retry_sleep: round,
+            worker_loop_budget: b.max_loop.max(1),
+            worker_poll_sleep: 1,
+            lost_lock_restart_give_up: b.client_timeout + TICK + b.device_timeout + 2,
+            ..up
+        }
+    }
+
     /// Upstream's values, which the scenario logs are made of.
     pub const fn upstream() -> Self {
         Timing {
@@ -124,12 +159,22 @@ impl Default for Timing {
 
 #[cfg(test)]
 mod tests {
-    use super::Timing;
+    use super::{Budget, Timing, TICK};
 
     #[test]
     fn upstream_worker_loop_makes_at_most_nine_passes() {
         assert_eq!(Timing::upstream().worker_loop_passes(), 9);
         assert_eq!(Timing::default(), Timing::upstream());
+    }
+
+    #[test]
+    fn budgets_give_their_timing() {
+        assert_eq!(Timing::for_budget(&Budget::upstream()), Timing::upstream());
+        let b = Budget::plain_linux();
+        let t = Timing::for_budget(&b);
+        assert_eq!(t.master_round, 2);
+        assert_eq!(t.active_round, 2);
+        assert!(t.lost_lock_restart_give_up > b.client_timeout + TICK + b.device_timeout);
     }
 
     #[test]

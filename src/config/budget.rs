@@ -1,6 +1,7 @@
 //! The failover budget (07 §10.1): the handful of durations whose chain
 //! makes self-fencing safe, checked once before a daemon or watchdog-mux
-//! starts, and turned into the state machines' [`Timing`].
+//! starts; `env::Timing::for_budget` turns it into the state machines'
+//! timing.
 //!
 //! Safety rests on one inequality. A node that stops renewing its lock at
 //! `t` has its watchdog starve at `t + client_timeout + tick` and is reset
@@ -11,8 +12,6 @@
 //! `lease > client_timeout + tick + device_timeout + max_loop + skew_margin`
 //! must hold, or a partitioned node could still run a service when its
 //! lock is taken over — two copies at once.
-
-use super::Timing;
 
 /// watchdog-mux's check-and-ping granularity (07 §10: `T_tick`). Fixed:
 /// the server's timer runs once a second.
@@ -129,39 +128,6 @@ impl Budget {
             (self.client_timeout - (self.client_timeout / 6).max(1)).max(0)
         }
     }
-
-    /// The state machines' timing for this budget. Upstream's budget gives
-    /// exactly [`Timing::upstream`]; a shorter one scales the rounds, the
-    /// idle sleeps, the worker loop and the lock retry pacing so that a
-    /// healthy daemon renews well within the client timeout.
-    pub fn timing(&self) -> Timing {
-        if *self == Budget::upstream() {
-            return Timing::upstream();
-        }
-        let up = Timing::upstream();
-        let round = self.round.max(1);
-        // Retries must end within one round so a renewal never waits
-        // longer than a round plus the loop bound.
-        let give_up = (round).max(self.lock_retry_sleep);
-        let retries = u32::try_from(give_up / self.lock_retry_sleep.max(1)).unwrap_or(1);
-        Timing {
-            lock_retries: retries,
-            lock_retry_sleep: self.lock_retry_sleep.max(1),
-            lock_give_up_after: give_up,
-            slow_loop: (self.client_timeout / 2).max(1),
-            master_round: round,
-            wait_for_quorum_sleep: round,
-            fence_delay: self.fence_delay.max(0),
-            active_round: round,
-            maintenance_round: round,
-            lrm_idle_sleep: round,
-            startup_write_retry_sleep: round,
-            worker_loop_budget: self.max_loop.max(1),
-            worker_poll_sleep: 1,
-            lost_lock_restart_give_up: self.client_timeout + TICK + self.device_timeout + 2,
-            ..up
-        }
-    }
 }
 
 impl Default for Budget {
@@ -177,7 +143,6 @@ mod tests {
     #[test]
     fn upstream_budget_is_safe_and_gives_upstream_timing() {
         assert!(Budget::upstream().check().is_ok());
-        assert_eq!(Budget::upstream().timing(), Timing::upstream());
         assert_eq!(Budget::upstream().warn_after(), 50);
     }
 
@@ -185,10 +150,6 @@ mod tests {
     fn plain_linux_budget_is_safe() {
         let b = Budget::plain_linux();
         assert!(b.check().is_ok());
-        let t = b.timing();
-        assert_eq!(t.master_round, 2);
-        assert_eq!(t.active_round, 2);
-        assert!(t.lost_lock_restart_give_up > b.client_timeout + TICK + b.device_timeout);
         assert_eq!(b.warn_after(), 7);
     }
 
