@@ -24,5 +24,6 @@ pub use membership::{Membership, StaticMembership};
 pub use pmxcfs::PmxcfsStore;
 pub use services::{service_config, ServiceDefaults, ServiceOptions};
 pub use store::{
-    with_domain_lock, ClusterStore, GuestKind, LockError, Locked, Members, StoreError, VmList,
+    with_domain_lock, ClusterStore, GuestKind, LockError, Locked, Members, SharedStore, StoreError,
+    VmList,
 };

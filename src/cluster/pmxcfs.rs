@@ -75,22 +75,6 @@ impl PmxcfsStore {
         self.local_link().is_some()
     }
 
-    /// Renames a file within the store (a guest's configuration moving
-    /// between node directories, 07 §2.8); refused without quorum. The
-    /// error is upstream's `rename '<old>' to '<new>' failed - <errno>`.
-    pub fn rename(&self, from: &str, to: &str) -> Result<(), String> {
-        let (old, new) = (self.full(from), self.full(to));
-        let fail = |errno: String| {
-            format!(
-                "rename '{}' to '{}' failed - {errno}",
-                old.display(),
-                new.display()
-            )
-        };
-        self.check_writable().map_err(fail)?;
-        fs::rename(&old, &new).map_err(|e| fail(errno_text(&e)))
-    }
-
     /// Adds (or moves) every guest whose config file lies in a node
     /// directory.
     fn scan_guest_configs(&self, list: &mut VmList) {
@@ -242,6 +226,47 @@ impl ClusterStore for PmxcfsStore {
             self.scan_guest_configs(&mut list);
         }
         list
+    }
+
+    /// Renames a file within the store (a guest's configuration moving
+    /// between node directories, 07 §2.8); refused without quorum. The
+    /// error is upstream's `rename '<old>' to '<new>' failed - <errno>`.
+    fn rename(&self, from: &str, to: &str) -> Result<(), String> {
+        let (old, new) = (self.full(from), self.full(to));
+        let fail = |errno: String| {
+            format!(
+                "rename '{}' to '{}' failed - {errno}",
+                old.display(),
+                new.display()
+            )
+        };
+        self.check_writable().map_err(fail)?;
+        fs::rename(&old, &new).map_err(|e| fail(errno_text(&e)))
+    }
+
+    /// pmxcfs bumps `.version` whenever membership or VM list change.
+    fn view_version(&self) -> Option<Vec<u8>> {
+        fs::read(self.full(".version")).ok()
+    }
+
+    /// `.members` must exist and parse; on a real pmxcfs so must
+    /// `.vmlist` (on a plain directory the guests' config files stand in
+    /// for it). The messages are upstream's (07 §2.4).
+    fn cluster_view(&self) -> Result<(Members, VmList), String> {
+        let members = match self.read(".members").map_err(|e| e.to_string())? {
+            Some(b) => Members::parse(&b)
+                .ok_or_else(|| format!("unable to parse '{}'", self.path_of(".members")))?,
+            None => {
+                return Err(format!(
+                    "unable to read file '{}' - No such file or directory",
+                    self.path_of(".members")
+                ))
+            }
+        };
+        if self.is_pmxcfs() && !self.full(".vmlist").exists() {
+            return Err(format!("unable to read file '{}'", self.path_of(".vmlist")));
+        }
+        Ok((members, self.vmlist()))
     }
 
     fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, StoreError> {

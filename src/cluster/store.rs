@@ -300,6 +300,10 @@ pub trait ClusterStore {
     /// Removes a file; a missing file is not an error.
     fn remove(&self, rel: &str) -> Result<(), StoreError>;
 
+    /// Renames a file within the store (a guest's configuration moving
+    /// between node directories, 07 §2.8); refused without quorum.
+    fn rename(&self, from: &str, to: &str) -> Result<(), String>;
+
     /// Creates a directory (and its parents) if missing.
     fn create_dir(&self, rel: &str) -> Result<(), StoreError>;
 
@@ -333,7 +337,25 @@ pub trait ClusterStore {
 
     /// Releases a lock taken by [`ClusterStore::acquire_domain_lock`].
     fn release_domain_lock(&self, domain: &str);
+
+    /// A token that changes whenever the membership or the VM list may
+    /// have changed (pmxcfs's `.version`); `None`: unknown, so the
+    /// environment refreshes its view every time (07 §2.4).
+    fn view_version(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// The membership and VM list for the daemons' cluster view (07 §2.4),
+    /// or why they cannot be read — which the environment logs as
+    /// `cluster file system update failed - <why>` and treats as an
+    /// empty, non-quorate view.
+    fn cluster_view(&self) -> Result<(Members, VmList), String> {
+        Ok((self.members(), self.vmlist()))
+    }
 }
+
+/// A store shared between a daemon's environment and its jobs' ones.
+pub type SharedStore = std::sync::Arc<dyn ClusterStore + Send + Sync>;
 
 /// Runs `code` under the domain lock `domain-<domain>` (07 §4.8): the lock
 /// is always released afterwards; errors of the code pass through, errors

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,7 +20,8 @@ use serde_json::{json, Value};
 
 use crate::cluster::store::GuestKind;
 use crate::cluster::{
-    files, paths, service_config, ClusterStore, HaLocks, LockEvent, Members, PmxcfsStore, VmList,
+    files, paths, service_config, ClusterStore, HaLocks, LockEvent, Members, PmxcfsStore,
+    SharedStore, VmList,
 };
 use crate::config::datacenter::DatacenterConfig;
 use crate::config::groups::{GroupsConfig, GroupsFormat};
@@ -44,8 +45,12 @@ use super::shutdown::{self, CommandRunner, SystemRunner};
 /// sockets, helper and command runner with fixtures.
 #[derive(Clone)]
 pub struct PveConfig {
-    /// The cluster file system's root (`/etc/pve`).
+    /// The cluster file system's root (`/etc/pve`): where `check_running`
+    /// and the statistics look for guest configurations.
     pub root: PathBuf,
+    /// The cluster layer: pmxcfs over `root` by default, etcd on plain
+    /// Linux. Shared with the LRM's job environments.
+    pub store: SharedStore,
     /// This node's name.
     pub node: String,
     /// The daemon.
@@ -70,8 +75,10 @@ impl PveConfig {
     /// A configuration for `daemon` on `node` over `root`, with the host's
     /// real paths and sockets.
     pub fn new(daemon: Daemon, node: impl Into<String>, root: impl Into<PathBuf>) -> Self {
+        let root: PathBuf = root.into();
         PveConfig {
-            root: root.into(),
+            store: Arc::new(PmxcfsStore::new(&root)),
+            root,
             node: node.into(),
             daemon,
             debug: false,
@@ -115,7 +122,7 @@ pub fn short_name(host: &str) -> Option<String> {
 /// The daemons' environment on a real node.
 pub struct PveEnv {
     cfg: PveConfig,
-    store: PmxcfsStore,
+    store: SharedStore,
     log: Logger,
     locks: HaLocks,
     watchdog: Watchdog,
@@ -155,7 +162,7 @@ impl PveEnv {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
         PveEnv {
-            store: PmxcfsStore::new(&cfg.root),
+            store: cfg.store.clone(),
             log: Logger::with_socket(cfg.daemon.name(), cfg.debug, &cfg.log_socket),
             locks: HaLocks::new(),
             watchdog: Watchdog::with_socket(&cfg.watchdog_socket),
@@ -185,8 +192,8 @@ impl PveEnv {
     }
 
     /// The store.
-    pub fn store(&self) -> &PmxcfsStore {
-        &self.store
+    pub fn store(&self) -> &dyn ClusterStore {
+        self.store.as_ref()
     }
 
     fn log_event(&mut self, ev: Option<LockEvent>) {
@@ -195,40 +202,20 @@ impl PveEnv {
         }
     }
 
-    /// Re-reads membership and VM list; the error text on failure.
+    /// Re-reads membership and VM list (only when the store's view
+    /// version changed, or every time without one); the error text on
+    /// failure.
     fn refresh(&mut self) -> Result<(), String> {
-        let version = self.store.read(".version").map_err(|e| e.to_string())?;
+        let version = self.store.view_version();
         if version.is_some() && version == self.version {
             return Ok(());
         }
         self.version = None;
-        let members = match self.store.read(".members").map_err(|e| e.to_string())? {
-            Some(b) => Members::parse(&b)
-                .ok_or_else(|| format!("unable to parse '{}'", self.store.path_of(".members")))?,
-            None => {
-                return Err(format!(
-                    "unable to read file '{}' - No such file or directory",
-                    self.store.path_of(".members")
-                ))
-            }
-        };
-        let vmlist = self.read_vmlist()?;
+        let (members, vmlist) = self.store.cluster_view()?;
         self.members = members;
         self.vmlist = vmlist;
         self.version = version;
         Ok(())
-    }
-
-    /// The VM list; on pmxcfs a missing `.vmlist` is a refresh failure
-    /// (on a plain directory the store derives it from the config files).
-    fn read_vmlist(&self) -> Result<VmList, String> {
-        if self.store.is_pmxcfs() && !self.store.root().join(".vmlist").exists() {
-            return Err(format!(
-                "unable to read file '{}'",
-                self.store.path_of(".vmlist")
-            ));
-        }
-        Ok(self.store.vmlist())
     }
 
     fn rrd(&self) -> Rrd {
@@ -239,7 +226,7 @@ impl PveEnv {
     }
 
     fn datacenter(&mut self) -> DatacenterConfig {
-        match files::read_datacenter(&self.store) {
+        match files::read_datacenter(self.store.as_ref()) {
             Ok(p) => p.value,
             Err(e) => {
                 self.log.log(
@@ -357,7 +344,7 @@ impl Env for PveEnv {
     }
 
     fn get_max_workers(&self) -> usize {
-        files::read_datacenter(&self.store)
+        files::read_datacenter(self.store.as_ref())
             .map(|p| p.value.max_workers())
             .unwrap_or_else(|_| DatacenterConfig::default().max_workers())
     }
@@ -430,26 +417,26 @@ impl Env for PveEnv {
 
     fn get_ha_manager_lock(&mut self) -> bool {
         let now = self.get_time();
-        let (got, ev) = self.locks.get(&self.store, paths::MANAGER_LOCK_NAME, now);
+        let (got, ev) = self.locks.get(self.store.as_ref(), paths::MANAGER_LOCK_NAME, now);
         self.log_event(ev);
         got
     }
 
     fn release_ha_manager_lock(&mut self) -> bool {
-        self.locks.release(&self.store, paths::MANAGER_LOCK_NAME)
+        self.locks.release(self.store.as_ref(), paths::MANAGER_LOCK_NAME)
     }
 
     fn get_ha_agent_lock(&mut self, node: Option<&str>) -> bool {
         let name = paths::agent_lock_name(node.unwrap_or(&self.cfg.node));
         let now = self.get_time();
-        let (got, ev) = self.locks.get(&self.store, &name, now);
+        let (got, ev) = self.locks.get(self.store.as_ref(), &name, now);
         self.log_event(ev);
         got
     }
 
     fn release_ha_agent_lock(&mut self) -> bool {
         let name = paths::agent_lock_name(&self.cfg.node);
-        self.locks.release(&self.store, &name)
+        self.locks.release(self.store.as_ref(), &name)
     }
 
     /// 07 §5.10: a failure ends the daemon (the caller propagates it).
@@ -478,17 +465,17 @@ impl Env for PveEnv {
     }
 
     fn read_manager_status(&mut self) -> EnvResult<ManagerStatus> {
-        files::read_manager_status(&self.store).map_err(|e| err(e.to_string()))
+        files::read_manager_status(self.store.as_ref()).map_err(|e| err(e.to_string()))
     }
 
     fn write_manager_status(&mut self, status: &ManagerStatus) -> EnvResult<()> {
-        files::write_manager_status(&self.store, status).map_err(|e| err(e.to_string()))
+        files::write_manager_status(self.store.as_ref(), status).map_err(|e| err(e.to_string()))
     }
 
     /// 07 §2.6: a missing file is `{"mode": "unknown"}` and a warning.
     fn read_lrm_status(&mut self, node: Option<&str>) -> EnvResult<LrmStatus> {
         let node = node.unwrap_or(&self.cfg.node).to_string();
-        match files::read_lrm_status(&self.store, &node).map_err(|e| err(e.to_string()))? {
+        match files::read_lrm_status(self.store.as_ref(), &node).map_err(|e| err(e.to_string()))? {
             Some(st) => Ok(st),
             None => {
                 let path = self.store.path_of(&paths::lrm_status(&node));
@@ -500,13 +487,13 @@ impl Env for PveEnv {
     }
 
     fn write_lrm_status(&mut self, status: &LrmStatus) -> EnvResult<()> {
-        files::write_lrm_status(&self.store, &self.cfg.node, status).map_err(|e| err(e.to_string()))
+        files::write_lrm_status(self.store.as_ref(), &self.cfg.node, status).map_err(|e| err(e.to_string()))
     }
 
     /// resources.cfg with defaults and the VM list's nodes (06 §3.3);
     /// parse warnings are logged once per file version.
     fn read_service_config(&mut self) -> EnvResult<(ServiceConfig, Option<String>)> {
-        let parsed = files::read_resources(&self.store).map_err(|e| err(e.to_string()))?;
+        let parsed = files::read_resources(self.store.as_ref()).map_err(|e| err(e.to_string()))?;
         if !parsed.warnings.is_empty() && self.warned.insert(parsed.value.digest.clone()) {
             for w in &parsed.warnings {
                 self.log.log(LogLevel::Warning, w);
@@ -520,7 +507,7 @@ impl Env for PveEnv {
         &mut self,
         changes: &BTreeMap<Sid, ServiceConfigChange>,
     ) -> EnvResult<()> {
-        files::update_resources(&self.store, changes, &mut |_| {})
+        files::update_resources(self.store.as_ref(), changes, &mut |_| {})
             .map_err(|e| err(format!("update resources config failed: {e}")))
     }
 
@@ -534,17 +521,17 @@ impl Env for PveEnv {
     }
 
     fn read_rules_config(&mut self) -> EnvResult<RulesConfig> {
-        files::read_section(&self.store, paths::RULES, &RulesFormat)
+        files::read_section(self.store.as_ref(), paths::RULES, &RulesFormat)
             .map(|(_, p)| p.value)
             .map_err(|e| err(e.to_string()))
     }
 
     fn write_rules_config(&mut self, rules: &RulesConfig) -> EnvResult<()> {
-        files::write_section(&self.store, paths::RULES, &RulesFormat, rules).map_err(err)
+        files::write_section(self.store.as_ref(), paths::RULES, &RulesFormat, rules).map_err(err)
     }
 
     fn read_group_config(&mut self) -> EnvResult<GroupsConfig> {
-        files::read_section(&self.store, paths::GROUPS, &GroupsFormat)
+        files::read_section(self.store.as_ref(), paths::GROUPS, &GroupsFormat)
             .map(|(_, p)| p.value)
             .map_err(|e| err(e.to_string()))
     }
@@ -560,11 +547,11 @@ impl Env for PveEnv {
     }
 
     fn any_pending_crm_command(&mut self) -> EnvResult<bool> {
-        files::any_pending_crm_command(&self.store).map_err(|e| err(e.to_string()))
+        files::any_pending_crm_command(self.store.as_ref()).map_err(|e| err(e.to_string()))
     }
 
     fn read_crm_commands(&mut self) -> EnvResult<String> {
-        files::take_crm_commands(&self.store, &mut |_| {}).map_err(|e| err(e.to_string()))
+        files::take_crm_commands(self.store.as_ref(), &mut |_| {}).map_err(|e| err(e.to_string()))
     }
 
     fn get_datacenter_settings(&mut self) -> DatacenterConfig {
@@ -589,7 +576,7 @@ impl Env for PveEnv {
             let usage = match kind {
                 StatsKind::Basic => Usage::default(),
                 StatsKind::Static => {
-                    let props = guests::read_config(&self.store, &sid, &g.node).unwrap_or_default();
+                    let props = guests::read_config(self.store.as_ref(), &sid, &g.node).unwrap_or_default();
                     guests::static_usage(ty, &props)
                 }
                 StatsKind::Dynamic => rrd.guest_usage(vmid),
@@ -649,7 +636,7 @@ impl Env for PveEnv {
         let mut warn = |m: &str| {
             log.log(LogLevel::Warning, m);
         };
-        guests::check_running(&self.store, &self.cfg.host, sid, &self.cfg.node, &mut warn)
+        guests::check_running(self.store.as_ref(), &self.cfg.host, sid, &self.cfg.node, &mut warn)
             .map_err(err)
     }
 
@@ -686,7 +673,8 @@ impl Env for PveEnv {
         };
         self.guest_op(GuestOp::Migrate, sid, &o)?;
         let here = guests::config_path(sid, &self.cfg.node).map_err(err)?;
-        Ok(!Path::new(&self.store.path_of(&here)).exists())
+        // Asked of the store, not the file system: the same on every backend.
+        Ok(matches!(self.store.read(&here), Ok(None)))
     }
 
     fn resource_remove_locks(
@@ -695,7 +683,7 @@ impl Env for PveEnv {
         locks: &[&str],
         node: &str,
     ) -> EnvResult<Option<String>> {
-        guests::remove_locks(&self.store, sid, locks, node).map_err(err)
+        guests::remove_locks(self.store.as_ref(), sid, locks, node).map_err(err)
     }
 
     /// A thread per job, at most `max_workers` at a time (the LRM keeps
