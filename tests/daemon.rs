@@ -661,3 +661,47 @@ fn daemon_process() {
     });
     std::process::exit(code);
 }
+
+/// A node whose failover budget breaks 07 §10.1's inequality, or whose
+/// node configuration has a bad line, is refused before anything is
+/// locked, forked or written; the one line names every value.
+#[test]
+fn an_unsafe_budget_or_bad_node_config_is_refused_at_start() {
+    let dir = std::env::temp_dir().join(format!("daemon-budget-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("node.cfg");
+    let start = |role: &str| {
+        Command::new(BIN)
+            .args([role, "start", "--debug"])
+            .env("PVE_HA_NODE_CONFIG", &cfg)
+            .env("PVE_HA_ROOT", dir.join("nonexistent"))
+            .output()
+            .unwrap()
+    };
+    fs::write(&cfg, "backend: etcd\nnode: n1\nlease: 10\n").unwrap();
+    for role in ["crm", "lrm"] {
+        let out = start(role);
+        assert_eq!(out.status.code(), Some(255), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.lines().any(|l| l
+                == "error: start failed - unsafe failover budget: lease 10 s must exceed \
+                    watchdog client timeout 8 s + tick 1 s + device timeout 4 s + max loop \
+                    time 3 s + skew margin 2 s = 18 s"),
+            "{err}"
+        );
+    }
+    fs::write(&cfg, "backend: etcd\nlease: twenty\n").unwrap();
+    let out = start("crm");
+    assert_eq!(out.status.code(), Some(255), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "start failed - {} line 2: 'lease' must be whole seconds from 1 to 3600, got 'twenty'",
+            cfg.display()
+        )),
+        "{err}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

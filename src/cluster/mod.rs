@@ -14,6 +14,7 @@ pub mod files;
 pub mod halock;
 pub mod membership;
 pub mod node_config;
+mod open;
 pub mod paths;
 pub mod pmxcfs;
 pub mod services;
@@ -21,6 +22,7 @@ pub mod store;
 
 pub use halock::{HaLocks, LockEvent};
 pub use membership::{Membership, StaticMembership};
+pub use open::open_store;
 pub use pmxcfs::PmxcfsStore;
 pub use services::{service_config, ServiceDefaults, ServiceOptions};
 pub use store::{

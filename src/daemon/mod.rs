@@ -48,6 +48,10 @@ pub enum DaemonError {
     /// A removal during the clean-up failed.
     #[error("unable to delete '{path}' - {reason}")]
     Remove { path: String, reason: String },
+    /// The backend refused to start: a bad node configuration or an
+    /// unsafe failover budget (07 §10.1).
+    #[error("{0}")]
+    Refused(String),
 }
 
 pub(crate) use crate::sys::errno::errno_text;

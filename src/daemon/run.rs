@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use crate::crm::Crm;
-use crate::env::{Env, EnvResult, LogLevel, Timing};
+use crate::env::{Env, EnvResult, LogLevel};
 use crate::lrm::{Lrm, LrmShared};
 
 use super::files::{self, InstanceLock};
@@ -37,6 +37,11 @@ pub fn start(
     debug: bool,
     backend: &mut dyn Backend,
 ) -> Result<i32, DaemonError> {
+    // Before anything is locked, forked or written: a node whose budget
+    // is unsafe must not even start (07 §10.1).
+    backend
+        .preflight()
+        .map_err(|e| DaemonError::Refused(e.to_string()))?;
     let (_lock, ready) = prepare(role, files, debug, backend)?;
     if let Some(ready) = ready {
         ready.done();
@@ -118,11 +123,12 @@ fn run(role: Role, backend: &mut dyn Backend) -> Result<(), ()> {
         }
     };
     let env = &mut *env;
+    let timing = backend.timing();
     let mut machine: Box<dyn Machine> = match role {
-        Role::Crm => Box::new(Crm::new(env, Timing::upstream())),
+        Role::Crm => Box::new(Crm::new(env, timing)),
         // One LRM per process: the process-wide startup-write flag is
         // this process's.
-        Role::Lrm => Box::new(Lrm::new(env, &LrmShared::default(), Timing::upstream())),
+        Role::Lrm => Box::new(Lrm::new(env, &LrmShared::default(), timing)),
     };
     loop {
         deliver_signals(machine.as_mut(), env, backend);

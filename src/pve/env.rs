@@ -417,13 +417,16 @@ impl Env for PveEnv {
 
     fn get_ha_manager_lock(&mut self) -> bool {
         let now = self.get_time();
-        let (got, ev) = self.locks.get(self.store.as_ref(), paths::MANAGER_LOCK_NAME, now);
+        let (got, ev) = self
+            .locks
+            .get(self.store.as_ref(), paths::MANAGER_LOCK_NAME, now);
         self.log_event(ev);
         got
     }
 
     fn release_ha_manager_lock(&mut self) -> bool {
-        self.locks.release(self.store.as_ref(), paths::MANAGER_LOCK_NAME)
+        self.locks
+            .release(self.store.as_ref(), paths::MANAGER_LOCK_NAME)
     }
 
     fn get_ha_agent_lock(&mut self, node: Option<&str>) -> bool {
@@ -487,7 +490,8 @@ impl Env for PveEnv {
     }
 
     fn write_lrm_status(&mut self, status: &LrmStatus) -> EnvResult<()> {
-        files::write_lrm_status(self.store.as_ref(), &self.cfg.node, status).map_err(|e| err(e.to_string()))
+        files::write_lrm_status(self.store.as_ref(), &self.cfg.node, status)
+            .map_err(|e| err(e.to_string()))
     }
 
     /// resources.cfg with defaults and the VM list's nodes (06 §3.3);
@@ -576,7 +580,8 @@ impl Env for PveEnv {
             let usage = match kind {
                 StatsKind::Basic => Usage::default(),
                 StatsKind::Static => {
-                    let props = guests::read_config(self.store.as_ref(), &sid, &g.node).unwrap_or_default();
+                    let props =
+                        guests::read_config(self.store.as_ref(), &sid, &g.node).unwrap_or_default();
                     guests::static_usage(ty, &props)
                 }
                 StatsKind::Dynamic => rrd.guest_usage(vmid),
@@ -636,8 +641,14 @@ impl Env for PveEnv {
         let mut warn = |m: &str| {
             log.log(LogLevel::Warning, m);
         };
-        guests::check_running(self.store.as_ref(), &self.cfg.host, sid, &self.cfg.node, &mut warn)
-            .map_err(err)
+        guests::check_running(
+            self.store.as_ref(),
+            &self.cfg.host,
+            sid,
+            &self.cfg.node,
+            &mut warn,
+        )
+        .map_err(err)
     }
 
     fn resource_start(&mut self, sid: &Sid) -> EnvResult<()> {

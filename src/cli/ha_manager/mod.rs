@@ -32,7 +32,9 @@ pub use args::Params;
 use commands::{CmdDef, Resolved};
 
 use super::output;
-use crate::cluster::{files, with_domain_lock, ClusterStore, Locked, PmxcfsStore, StoreError};
+use crate::cluster::{
+    files, node_config, open_store, with_domain_lock, ClusterStore, Locked, StoreError,
+};
 use crate::config::groups::{Group, GroupsConfig, GroupsFormat};
 use crate::config::resources::{Resource, ResourcesConfig, ResourcesFormat};
 use crate::config::rules::{Rule, RulesConfig, RulesFormat};
@@ -359,8 +361,21 @@ pub fn main(args: Vec<OsString>) -> i32 {
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let store = PmxcfsStore::from_env();
-    run(&store, &args)
+    // The node configuration decides the backend (pmxcfs or etcd); a
+    // node without one is a Proxmox VE node, as before.
+    let store = match node_config::load()
+        .map_err(|e| e.to_string())
+        .and_then(|cfg| {
+            let node = cfg.node.clone().unwrap_or_default();
+            open_store(&cfg, &node)
+        }) {
+        Ok(s) => s,
+        Err(e) => {
+            output::error(e);
+            return EXIT_FAILURE;
+        }
+    };
+    run(store.as_ref(), &args)
 }
 
 /// Runs one command line (without argv[0]) against `store` and returns
