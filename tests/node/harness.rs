@@ -76,6 +76,7 @@ mount -t tmpfs tmpfs /run || exit 1
 ip link set lo up || exit 1
 echo "$0" >/proc/sys/kernel/hostname || exit 1
 out=$1
+eval "${2:-}" || exit 1
 echo ready
 while read -r id mode cmd; do
     case $mode in
@@ -430,12 +431,20 @@ impl Node {
     /// Boots `name` in `world`: namespaces, `/run`, loopback, host name,
     /// and pid 1 ready for commands. No daemon runs yet.
     pub fn boot(world: &World, name: &str) -> Node {
-        let dir = world.dir.join(name);
+        Node::boot_in(&world.dir.join(name), world.env(), name, "")
+    }
+
+    /// Boots node `name` with its scratch directory `dir`, the process
+    /// environment `env`, and `setup` (shell) run by pid 1 after `/run`,
+    /// loopback and the host name, before it takes commands.
+    pub fn boot_in(dir: &Path, env: Vec<(&'static str, String)>, name: &str, setup: &str) -> Node {
+        let dir = dir.to_path_buf();
         fs::create_dir_all(&dir).unwrap();
         let mut cmd = ns::unshare(FLAGS);
         cmd.args(["bash", "-c", INIT, name])
             .arg(&dir)
-            .envs(world.env())
+            .arg(setup)
+            .envs(env)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(File::create(dir.join("init.err")).unwrap());
@@ -622,6 +631,12 @@ impl Node {
                     .any(|l| l.split_whitespace().nth(7) == Some(want.as_str()))
             })
             .unwrap_or(false)
+    }
+
+    /// Pid 1 of the node as the host sees it (for `nsenter` and `ip
+    /// link … netns`).
+    pub fn host_pid(&self) -> i32 {
+        self.ns.pid()
     }
 
     /// The node's "reset": every process of it dies at once.
