@@ -22,10 +22,11 @@ use crate::watchdog::MuxTiming;
 ///
 /// The client timeout, the warning threshold and the device timeout come
 /// from the node configuration file, /etc/pve-ha/node.cfg or the file
-/// named by the environment variable PVE_HA_NODE_CONFIG: without the
-/// file (the pve backend) they are upstream's 60 s, 50 s and 10 s; with
-/// 'backend: etcd' they are its failover budget
-/// (watchdog-client-timeout, watchdog-device-timeout). watchdog-mux
+/// named by the environment variable PVE_HA_NODE_CONFIG. On the pve
+/// backend (also when the file does not exist) they are upstream's 60 s,
+/// 50 s and 10 s; with 'backend: etcd' they come from the failover budget
+/// (watchdog-client-timeout, watchdog-device-timeout; the warning 10 s
+/// before expiry, closer for client timeouts under 20 s). watchdog-mux
 /// refuses to start, exit status 1, when the file cannot be read or
 /// parsed, or when the budget is unsafe: the lease must exceed client
 /// timeout + 1 s tick + device timeout + max loop time + skew margin.
