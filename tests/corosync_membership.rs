@@ -16,7 +16,8 @@
 //!
 //! Needs root, util-linux, iproute2 (bridge and veth links) and corosync;
 //! missing any is a skip, or a failure under `CI=true`. Takes about
-//! 30 s (corosync's membership changes run on its 1 s token).
+//! 12 s (corosync's membership changes run on its 1 s token; a graceful
+//! corosync stop takes a few seconds).
 
 #![cfg(feature = "plain-linux")]
 
@@ -38,6 +39,10 @@ const HELPER_VAR: &str = "PVE_HA_COROSYNC_HELPER";
 
 /// The helper's bound on one query.
 const QUERY_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// How much later than its bound a query may return on a busy machine
+/// (thread wake-ups), and how long an immediate answer may take.
+const SLACK: Duration = Duration::from_millis(750);
 
 /// A node's namespaces.
 const NODE_FLAGS: &[&str] = &["--mount", "--net", "--uts", "--pid", "--mount-proc"];
@@ -388,10 +393,7 @@ impl Cluster {
         let mut last = String::new();
         while t0.elapsed() < within {
             let (took, answer) = self.helper().ask();
-            assert!(
-                took <= QUERY_TIMEOUT + Duration::from_millis(500),
-                "a query took {took:?}"
-            );
+            assert!(took <= QUERY_TIMEOUT + SLACK, "a query took {took:?}");
             if answer == want {
                 return t0.elapsed();
             }
@@ -447,13 +449,16 @@ fn membership_and_quorum_follow_corosync() {
     cluster.node("node1").command("freeze", "frozen");
     let (took, answer) = cluster.helper().ask();
     assert_eq!(answer, "err corosync query: no answer within 1s");
-    assert!(took >= QUERY_TIMEOUT && took < QUERY_TIMEOUT + Duration::from_millis(500));
+    assert!(
+        took >= QUERY_TIMEOUT && took < QUERY_TIMEOUT + SLACK,
+        "a stuck query took {took:?}"
+    );
     let (took, answer) = cluster.helper().ask();
     assert_eq!(
         answer,
         "err corosync query: an earlier query has not returned yet"
     );
-    assert!(took < Duration::from_millis(100), "busy took {took:?}");
+    assert!(took < SLACK, "busy took {took:?}");
     cluster.node("node1").command("thaw", "thawed");
     cluster.wait_for(ALONE, Duration::from_secs(10));
 

@@ -189,12 +189,14 @@ mod tests {
         (f.generation, f.count)
     }
 
-    fn bounded(gate: &Arc<Gate>, panic_at: u32) -> Bounded<Fake, (u32, u32)> {
+    /// `timeout` is long where the test waits for an answer or a death
+    /// (a panic that prints a backtrace takes a while).
+    fn bounded(gate: &Arc<Gate>, panic_at: u32, timeout: Duration) -> Bounded<Fake, (u32, u32)> {
         let gate = gate.clone();
         let generation = Arc::new(Mutex::new(0));
         Bounded::new(
             "test-query",
-            Duration::from_millis(100),
+            timeout,
             move || {
                 let mut g = generation.lock().unwrap_or_else(PoisonError::into_inner);
                 *g += 1;
@@ -213,7 +215,7 @@ mod tests {
     fn answers_keep_the_worker_state() {
         let gate = Arc::new(Gate::default());
         gate.set(true);
-        let b = bounded(&gate, 0);
+        let b = bounded(&gate, 0, Duration::from_secs(10));
         assert_eq!(b.ask().ok(), Some((1, 1)));
         assert_eq!(b.ask().ok(), Some((1, 2)));
     }
@@ -221,23 +223,31 @@ mod tests {
     #[test]
     fn a_stuck_query_times_out_then_busy_then_its_late_answer_is_dropped() {
         let gate = Arc::new(Gate::default());
-        let b = bounded(&gate, 0);
+        let b = bounded(&gate, 0, Duration::from_millis(100));
         let t0 = Instant::now();
         assert!(matches!(b.ask(), Err(BoundError::Timeout(_))));
         assert!(t0.elapsed() < Duration::from_secs(2));
         assert!(matches!(b.ask(), Err(BoundError::Busy)));
         gate.set(true);
-        // Let the late answer (query 1) arrive; the next ask discards it
-        // and gets query 2's.
-        thread::sleep(Duration::from_millis(50));
-        assert_eq!(b.ask().ok(), Some((1, 2)));
+        // Once the late answer (query 1) has arrived, the next ask
+        // discards it and gets query 2's.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let answer = loop {
+            match b.ask() {
+                Err(BoundError::Busy) if Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                other => break other,
+            }
+        };
+        assert_eq!(answer.ok(), Some((1, 2)));
     }
 
     #[test]
     fn a_worker_that_died_is_replaced_with_fresh_state() {
         let gate = Arc::new(Gate::default());
         gate.set(true);
-        let b = bounded(&gate, 2);
+        let b = bounded(&gate, 2, Duration::from_secs(10));
         assert_eq!(b.ask().ok(), Some((1, 1)));
         assert!(matches!(b.ask(), Err(BoundError::Gone)));
         assert_eq!(b.ask().ok(), Some((2, 1)));
