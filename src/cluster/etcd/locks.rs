@@ -104,8 +104,10 @@ impl LeaseLocks {
 
     /// Acquires lock `name` as `key` with a fresh lease of `ttl` seconds,
     /// storing `holder` as the value (for people inspecting the keys).
-    /// A lease remembered from an earlier hold is revoked first: the
-    /// caller only takes this path once that hold has lapsed.
+    /// A lease remembered from an earlier hold is forgotten, not revoked:
+    /// the caller only takes this path once that hold has lapsed, and as
+    /// on pmxcfs (where the holder's own mkdir fails with `File exists`)
+    /// a key still bound to it stays until the lease runs out.
     pub fn create(
         &self,
         gw: &Gateway,
@@ -115,10 +117,7 @@ impl LeaseLocks {
         ttl: i64,
         deadline: Deadline,
     ) -> Result<(), LockFailure> {
-        let old = self.memory().remove(name);
-        if let Some(old) = old {
-            let _ = gw.lease_revoke(old, deadline);
-        }
+        self.forget(name);
         let lease = gw.lease_grant(ttl, deadline)?;
         match put_if_absent(gw, key, holder, lease, deadline) {
             Ok(true) => {
