@@ -127,13 +127,21 @@ fn files_round_trip_byte_exact_under_the_prefix() {
         s.write_atomic(rel, data).expect("write");
         assert_eq!(s.read(rel).expect("read").as_ref(), Some(data), "{rel}");
         // The documented key holds the very bytes.
-        assert_eq!(raw_get(&url, &format!("/pve-ha/{rel}")).as_ref(), Some(data));
-        eprintln!("{rel}: {} bytes round trip in {:?}", data.len(), t.elapsed());
+        assert_eq!(
+            raw_get(&url, &format!("/pve-ha/{rel}")).as_ref(),
+            Some(data)
+        );
+        eprintln!(
+            "{rel}: {} bytes round trip in {:?}",
+            data.len(),
+            t.elapsed()
+        );
     }
     assert_eq!(s.path_of("ha/rules.cfg"), "/pve-ha/ha/rules.cfg");
 
     // Replace, then remove (twice: a missing file is no error).
-    s.write_atomic("ha/resources.cfg", b"vm: 7\n").expect("replace");
+    s.write_atomic("ha/resources.cfg", b"vm: 7\n")
+        .expect("replace");
     assert_eq!(
         s.read("ha/resources.cfg").expect("read").as_deref(),
         Some(&b"vm: 7\n"[..])
@@ -239,11 +247,7 @@ fn ha_locks_give_the_same_events_as_over_pmxcfs() {
     };
     let (a, qa) = store(etcd.endpoints(), "n1", 20);
     let (b, _) = store(etcd.endpoints(), "n2", 20);
-    let etcd_events = run_lock_script(
-        [&a, &b],
-        &|on| qa.store(on, Ordering::SeqCst),
-        1_000_000,
-    );
+    let etcd_events = run_lock_script([&a, &b], &|on| qa.store(on, Ordering::SeqCst), 1_000_000);
 
     let dir = std::env::temp_dir().join(format!("pve-ha-etcd-halocks-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -287,10 +291,13 @@ fn without_quorum_locks_and_writes_are_refused_and_reads_still_work() {
         return;
     };
     let (s, q) = store(etcd.endpoints(), "n1", 20);
-    s.write_atomic("ha/resources.cfg", b"vm: 1\n").expect("write");
+    s.write_atomic("ha/resources.cfg", b"vm: 1\n")
+        .expect("write");
     q.store(false, Ordering::SeqCst);
     assert!(!s.quorate());
-    let err = s.write_atomic("ha/resources.cfg", b"vm: 2\n").map_err(|e| e.to_string());
+    let err = s
+        .write_atomic("ha/resources.cfg", b"vm: 2\n")
+        .map_err(|e| e.to_string());
     assert_eq!(
         err,
         Err("unable to write '/pve-ha/ha/resources.cfg' - Permission denied".to_string())
@@ -308,13 +315,23 @@ fn without_quorum_locks_and_writes_are_refused_and_reads_still_work() {
     // The domain lock waits its 10 s, then says why.
     let t = Instant::now();
     let mut lines = Vec::new();
-    let res = with_domain_lock(&s, "ha", &mut |l| lines.push(l.to_string()), || Ok::<_, String>(()));
+    let res = with_domain_lock(&s, "ha", &mut |l| lines.push(l.to_string()), || {
+        Ok::<_, String>(())
+    });
     let err = res.map_err(|e| e.to_string());
-    assert_eq!(err, Err("cfs-lock 'domain-ha' error: no quorum!".to_string()));
+    assert_eq!(
+        err,
+        Err("cfs-lock 'domain-ha' error: no quorum!".to_string())
+    );
     let waited = t.elapsed();
-    eprintln!("domain lock without quorum gave up after {waited:?}, {} progress lines", lines.len());
+    eprintln!(
+        "domain lock without quorum gave up after {waited:?}, {} progress lines",
+        lines.len()
+    );
     assert!(waited >= Duration::from_secs(9) && waited <= Duration::from_secs(11));
-    assert!(lines.iter().all(|l| l == "trying to acquire cfs lock 'domain-ha' ..."));
+    assert!(lines
+        .iter()
+        .all(|l| l == "trying to acquire cfs lock 'domain-ha' ..."));
     assert!((8..=11).contains(&lines.len()), "{lines:?}");
 }
 
@@ -328,7 +345,8 @@ fn domain_lock_is_exclusive_has_its_own_lease_and_guards_writes() {
     let (a, _) = store(etcd.endpoints(), "n1", 3);
     let (b, _) = store(etcd.endpoints(), "n2", 3);
     let key = "/pve-ha/priv/lock/domain-ha";
-    a.acquire_domain_lock("ha", &mut |_| {}).expect("a takes domain-ha");
+    a.acquire_domain_lock("ha", &mut |_| {})
+        .expect("a takes domain-ha");
     let lease = raw_lease(&url, key);
     let ttl = a.lease_time_to_live(lease).expect("ttl").expect("alive");
     assert!(ttl > 100, "domain lease {ttl} s");
@@ -338,20 +356,27 @@ fn domain_lock_is_exclusive_has_its_own_lease_and_guards_writes() {
         let waiter = scope.spawn(|| {
             let mut lines = Vec::new();
             let r = with_domain_lock(&b, "ha", &mut |l| lines.push(l.to_string()), || {
-                b.write_atomic("ha/rules.cfg", b"# b\n").map_err(|e| e.to_string())
+                b.write_atomic("ha/rules.cfg", b"# b\n")
+                    .map_err(|e| e.to_string())
             });
             (r.map_err(|e| e.to_string()), lines, t.elapsed())
         });
         std::thread::sleep(Duration::from_millis(1500));
         // a still holds it: its guarded write lands.
-        a.write_atomic("ha/rules.cfg", b"# a\n").expect("a writes under the lock");
+        a.write_atomic("ha/rules.cfg", b"# a\n")
+            .expect("a writes under the lock");
         a.release_domain_lock("ha");
         let (res, lines, waited) = waiter.join().expect("waiter");
-        eprintln!("b waited {waited:?} for domain-ha, {} progress lines", lines.len());
+        eprintln!(
+            "b waited {waited:?} for domain-ha, {} progress lines",
+            lines.len()
+        );
         assert_eq!(res, Ok(()));
         assert!(waited >= Duration::from_millis(1500), "{waited:?}");
         assert!(!lines.is_empty());
-        assert!(lines.iter().all(|l| l == "trying to acquire cfs lock 'domain-ha' ..."));
+        assert!(lines
+            .iter()
+            .all(|l| l == "trying to acquire cfs lock 'domain-ha' ..."));
     });
     assert_eq!(raw_get(&url, key), None, "released");
     assert_eq!(
@@ -363,13 +388,16 @@ fn domain_lock_is_exclusive_has_its_own_lease_and_guards_writes() {
     a.acquire_domain_lock("ha", &mut |_| {}).expect("a again");
     let del = format!(r#"{{"key":"{}"}}"#, STANDARD.encode(key));
     raw(&url, "/v3/kv/deleterange", &del);
-    let err = a.write_atomic("ha/rules.cfg", b"# late\n").map_err(|e| e.to_string());
+    let err = a
+        .write_atomic("ha/rules.cfg", b"# late\n")
+        .map_err(|e| e.to_string());
     assert_eq!(
         err,
         Err("unable to write '/pve-ha/ha/rules.cfg' - domain lock lost - aborting".to_string())
     );
     a.release_domain_lock("ha");
-    a.write_atomic("ha/rules.cfg", b"# free\n").expect("unguarded again");
+    a.write_atomic("ha/rules.cfg", b"# free\n")
+        .expect("unguarded again");
 }
 
 #[test]
@@ -408,7 +436,10 @@ fn a_node_cut_from_the_etcd_majority_stops_renewing() {
     etcd.members[2].kill();
     let t = Instant::now();
     while s.lock_renew(lock, 0).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(10), "no renewal with 2 of 3");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no renewal with 2 of 3"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     eprintln!("2 of 3 members: renewing again after {:?}", t.elapsed());
@@ -421,7 +452,11 @@ fn a_node_cut_from_the_etcd_majority_stops_renewing() {
         let call = Instant::now();
         let r = s.lock_renew(lock, 0);
         // Every call is bounded by the store's 2 s timeout.
-        assert!(call.elapsed() < Duration::from_millis(2500), "{:?}", call.elapsed());
+        assert!(
+            call.elapsed() < Duration::from_millis(2500),
+            "{:?}",
+            call.elapsed()
+        );
         if r.is_err() {
             failed_after = Some((t.elapsed(), r));
             break;
@@ -437,5 +472,8 @@ fn a_node_cut_from_the_etcd_majority_stops_renewing() {
         assert!(call.elapsed() < Duration::from_millis(2500));
     }
     assert!(s.write_atomic("ha/x", b"2").is_err());
-    assert!(s.read("ha/x").is_err(), "no linearizable read without a leader");
+    assert!(
+        s.read("ha/x").is_err(),
+        "no linearizable read without a leader"
+    );
 }

@@ -60,7 +60,10 @@ impl Etcd {
     /// (after saying so through `common::skip`) when there is no etcd.
     pub fn start(n: usize, what: &str) -> Option<Etcd> {
         let Some(bin) = binary() else {
-            super::skip(what, "etcd not installed (/usr/bin/etcd, package etcd-server)");
+            super::skip(
+                what,
+                "etcd not installed (/usr/bin/etcd, package etcd-server)",
+            );
             return None;
         };
         let dir = std::env::temp_dir().join(format!(

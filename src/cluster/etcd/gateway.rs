@@ -326,9 +326,16 @@ impl Gateway {
     }
 
     /// The seconds lease `id` has left; `None` once it is gone.
-    pub fn lease_time_to_live(&self, id: i64, deadline: Deadline) -> Result<Option<i64>, EtcdError> {
-        let resp: LeaseResponse =
-            self.call("/v3/lease/timetolive", &LeaseRequest { id, ttl: 0 }, deadline)?;
+    pub fn lease_time_to_live(
+        &self,
+        id: i64,
+        deadline: Deadline,
+    ) -> Result<Option<i64>, EtcdError> {
+        let resp: LeaseResponse = self.call(
+            "/v3/lease/timetolive",
+            &LeaseRequest { id, ttl: 0 },
+            deadline,
+        )?;
         Ok((resp.ttl > 0).then_some(resp.ttl))
     }
 }

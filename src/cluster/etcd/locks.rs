@@ -75,8 +75,15 @@ pub fn put_if_absent(
 }
 
 /// Whether `key` exists and is bound to `lease` (read through the leader).
-pub fn bound_to(gw: &Gateway, key: &[u8], lease: i64, deadline: Deadline) -> Result<bool, EtcdError> {
-    Ok(gw.get(key, false, deadline)?.is_some_and(|kv| kv.lease == lease))
+pub fn bound_to(
+    gw: &Gateway,
+    key: &[u8],
+    lease: i64,
+    deadline: Deadline,
+) -> Result<bool, EtcdError> {
+    Ok(gw
+        .get(key, false, deadline)?
+        .is_some_and(|kv| kv.lease == lease))
 }
 
 /// This process's leases, by lock name.

@@ -358,8 +358,8 @@ mod tests {
                 "success": [{"request_delete_range": {"key": "aw=="}}]
             })
         );
-        let ok: TxnResponse = serde_json::from_str(r#"{"succeeded":true,"responses":[]}"#)
-            .unwrap_or_default();
+        let ok: TxnResponse =
+            serde_json::from_str(r#"{"succeeded":true,"responses":[]}"#).unwrap_or_default();
         assert!(ok.succeeded);
         let no: TxnResponse =
             serde_json::from_str(r#"{"header":{"revision":"3"}}"#).unwrap_or_default();
@@ -382,21 +382,19 @@ mod tests {
             to_json(&LeaseRequest { id: 0, ttl: 20 }),
             json!({"ID": "0", "TTL": "20"})
         );
-        assert_eq!(
-            to_json(&LeaseRequest { id: 5, ttl: 0 }),
-            json!({"ID": "5"})
-        );
+        assert_eq!(to_json(&LeaseRequest { id: 5, ttl: 0 }), json!({"ID": "5"}));
         let grant: LeaseResponse =
             serde_json::from_str(r#"{"header":{},"ID":"4111120476560994565","TTL":"3"}"#)
                 .unwrap_or_default();
         assert_eq!((grant.id, grant.ttl), (4_111_120_476_560_994_565, 3));
         // A keep-alive of an unknown or expired lease: TTL left out.
-        let item: StreamItem<LeaseResponse> =
-            serde_json::from_str(r#"{"result":{"header":{},"ID":"12345"}}"#)
-                .unwrap_or(StreamItem {
-                    result: None,
-                    error: None,
-                });
+        let item: StreamItem<LeaseResponse> = serde_json::from_str(
+            r#"{"result":{"header":{},"ID":"12345"}}"#,
+        )
+        .unwrap_or(StreamItem {
+            result: None,
+            error: None,
+        });
         assert_eq!(item.result.map(|r| r.ttl), Some(0));
         let err: StreamItem<LeaseResponse> = serde_json::from_str(
             r#"{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader"}}"#,
@@ -419,8 +417,7 @@ mod tests {
         .unwrap_or_default();
         assert_eq!(e.text(), "etcdserver: requested lease not found");
         assert_eq!(e.code, 5);
-        let old: ErrorBody =
-            serde_json::from_str(r#"{"error":"x","code":14}"#).unwrap_or_default();
+        let old: ErrorBody = serde_json::from_str(r#"{"error":"x","code":14}"#).unwrap_or_default();
         assert_eq!(old.text(), "x");
     }
 }

@@ -205,7 +205,9 @@ impl ClusterStore for EtcdStore {
 
     /// Whether an etcd member answers (its own copy, no leader needed).
     fn is_mounted(&self) -> bool {
-        self.gw.ping(self.prefix.as_bytes(), self.deadline()).is_ok()
+        self.gw
+            .ping(self.prefix.as_bytes(), self.deadline())
+            .is_ok()
     }
 
     /// Only what the membership says: quorate if it says so.
@@ -369,9 +371,15 @@ mod tests {
     #[test]
     fn settings_are_checked_and_prefix_completed() {
         let s = EtcdStore::connect(settings(), membership());
-        assert_eq!(s.as_ref().map(|s| s.prefix().to_string()).ok(), Some("/x/".into()));
+        assert_eq!(
+            s.as_ref().map(|s| s.prefix().to_string()).ok(),
+            Some("/x/".into())
+        );
         let s = s.ok();
-        assert_eq!(s.as_ref().map(|s| s.path_of("ha/rules.cfg")), Some("/x/ha/rules.cfg".into()));
+        assert_eq!(
+            s.as_ref().map(|s| s.path_of("ha/rules.cfg")),
+            Some("/x/ha/rules.cfg".into())
+        );
         assert_eq!(s.as_ref().map(|s| s.backend()), Some(BackendKind::Etcd));
         assert_eq!(s.as_ref().map(|s| s.lock_lifetime()), Some(20));
         let short = EtcdSettings {
@@ -410,7 +418,10 @@ mod tests {
         assert!(!s.quorate());
         assert!(s.vmlist().ids.is_empty());
         let err = s.write_atomic("ha/x", b"1").map_err(|e| e.to_string());
-        assert_eq!(err, Err("unable to write '/x/ha/x' - Permission denied".into()));
+        assert_eq!(
+            err,
+            Err("unable to write '/x/ha/x' - Permission denied".into())
+        );
         assert_eq!(
             s.lock_create("ha_manager_lock"),
             Err("Permission denied".into())
