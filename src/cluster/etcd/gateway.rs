@@ -384,4 +384,82 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    /// A one-shot stand-in for an etcd member: answers each of `replies`
+    /// (status, body) in turn, recording the request paths and bodies.
+    fn fake_member(
+        replies: Vec<(u16, &'static str)>,
+    ) -> (String, std::thread::JoinHandle<Vec<(String, String)>>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let url = format!(
+            "http://{}",
+            server
+                .server_addr()
+                .to_ip()
+                .map(|a| a.to_string())
+                .unwrap_or_default()
+        );
+        let handle = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for (status, body) in replies {
+                let Ok(Some(mut req)) = server.recv_timeout(Duration::from_secs(5)) else {
+                    break;
+                };
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(req.as_reader(), &mut text);
+                seen.push((req.url().to_string(), text));
+                let _ =
+                    req.respond(tiny_http::Response::from_string(body).with_status_code(status));
+            }
+            seen
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn an_unavailable_member_fails_over_and_the_next_one_is_preferred() {
+        let (a, ha) = fake_member(vec![(
+            503,
+            r#"{"error":"etcdserver: no leader","message":"etcdserver: no leader","code":14}"#,
+        )]);
+        let (b, hb) = fake_member(vec![
+            (
+                200,
+                "{\"result\":{\"header\":{},\"ID\":\"7\",\"TTL\":\"20\"}}\n",
+            ),
+            (200, r#"{"result":{"header":{},"ID":"7"}}"#),
+        ]);
+        let Ok(g) = Gateway::new(&[a, b]) else {
+            panic!("gateway")
+        };
+        let d = || Deadline::after(Duration::from_secs(5));
+        assert_eq!(g.lease_keepalive(7, d()), Ok(20));
+        // The second call goes straight to the member that answered.
+        assert_eq!(g.lease_keepalive(7, d()), Ok(0));
+        let seen_a = ha.join().unwrap_or_default();
+        let seen_b = hb.join().unwrap_or_default();
+        assert_eq!(seen_a.len(), 1);
+        assert_eq!(seen_b.len(), 2);
+        assert_eq!(seen_b[0].0, "/v3/lease/keepalive");
+        assert_eq!(seen_b[0].1, r#"{"ID":"7"}"#);
+    }
+
+    #[test]
+    fn a_refusal_is_final_and_typed() {
+        let (a, ha) = fake_member(vec![(
+            404,
+            r#"{"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5}"#,
+        )]);
+        let Ok(g) = Gateway::new(&[a]) else {
+            panic!("gateway")
+        };
+        assert_eq!(
+            g.lease_revoke(9, Deadline::after(Duration::from_secs(5))),
+            Err(EtcdError::Server {
+                message: "etcdserver: requested lease not found".to_string(),
+                code: 5
+            })
+        );
+        assert_eq!(ha.join().map(|s| s.len()).unwrap_or(0), 1);
+    }
 }
