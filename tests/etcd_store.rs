@@ -477,3 +477,27 @@ fn a_node_cut_from_the_etcd_majority_stops_renewing() {
         "no linearizable read without a leader"
     );
 }
+
+#[test]
+fn ha_manager_edits_through_the_etcd_store() {
+    let Some(etcd) = Etcd::start(1, "ha-manager") else {
+        return;
+    };
+    let (s, _) = store(etcd.endpoints(), "n1", 20);
+    s.write_atomic("ha/resources.cfg", b"vm: 100\n\tstate started\n")
+        .expect("seed resources.cfg");
+    let run = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        pve_ha::cli::ha_manager::run(&s, &args)
+    };
+    assert_eq!(run(&["set", "vm:100", "--state", "stopped"]), 0);
+    assert_eq!(
+        s.read("ha/resources.cfg").expect("read").as_deref(),
+        Some(&b"vm: 100\n\tstate stopped\n\n"[..])
+    );
+    assert_eq!(run(&["crm-command", "migrate", "vm:100", "n2"]), 0);
+    assert_eq!(
+        s.read("ha/crm_commands").expect("read").as_deref(),
+        Some(&b"migrate vm:100 n2\n"[..])
+    );
+}

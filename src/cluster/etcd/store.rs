@@ -432,4 +432,43 @@ mod tests {
         );
         assert!(!s.lock_remove("ha_manager_lock"));
     }
+
+    #[test]
+    fn without_etcd_nothing_is_mounted_and_the_domain_lock_is_not_online() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(9);
+        let quorate = Members {
+            nodename: Some("n1".into()),
+            quorate: Some(true),
+            in_cluster: true,
+            ..Members::default()
+        };
+        let settings = EtcdSettings {
+            endpoints: vec![format!("http://127.0.0.1:{port}")],
+            ..settings()
+        };
+        let Ok(s) = EtcdStore::connect(settings, Box::new(StaticMembership(quorate))) else {
+            panic!("store")
+        };
+        assert!(s.quorate());
+        assert_eq!(s.local_node(), "n1");
+        assert!(!s.is_mounted());
+        let err = s
+            .read("ha/x")
+            .map_err(|e| e.to_string())
+            .err()
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("unable to read file '/x/ha/x' - etcd unreachable (http://127.0.0.1:"),
+            "{err}"
+        );
+        let res = crate::cluster::with_domain_lock(&s, "ha", &mut |_| {}, || Ok::<_, String>(()));
+        assert_eq!(
+            res.map_err(|e| e.to_string()),
+            Err("cfs-lock 'domain-ha' error: pve cluster filesystem not online.".to_string())
+        );
+        assert!(s.lock_create("ha_manager_lock").is_err());
+    }
 }
