@@ -20,9 +20,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::messages::{
-    stream_error_text, Compare, DeleteRequest, Empty, ErrorBody, LeaseRequest, LeaseResponse,
-    PutRequest, RangeRequest, RangeResponse, RequestOp, StreamItem, TxnRequest, TxnResponse,
-    CODE_UNAVAILABLE,
+    stream_error_text, Compare, DeleteRequest, Empty, ErrorBody, KeyValue, LeaseRequest,
+    LeaseResponse, PutRequest, RangeRequest, RangeResponse, RequestOp, StreamItem, TxnRequest,
+    TxnResponse, CODE_UNAVAILABLE,
 };
 
 /// The largest answer read: above etcd's default request limit
@@ -225,7 +225,7 @@ impl Gateway {
         key: &[u8],
         serializable: bool,
         deadline: Deadline,
-    ) -> Result<Option<super::messages::KeyValue>, EtcdError> {
+    ) -> Result<Option<KeyValue>, EtcdError> {
         let req = RangeRequest {
             key: key.to_vec(),
             serializable,
