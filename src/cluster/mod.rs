@@ -4,9 +4,10 @@
 //! paths of every HA file ([`paths`]); typed reads, writes and locked
 //! edits of those files ([`files`]); the checked service configuration
 //! merged with the VM list ([`services`], also giving the simulator its
-//! defaults); the HA lock operation ([`halock`]); and where membership
+//! defaults); the HA lock operation ([`halock`]); where membership
 //! comes from without pmxcfs ([`membership`]; corosync's in `corosync`,
-//! with the `plain-linux` feature).
+//! with the `plain-linux` feature); and [`etcd::EtcdStore`], the second
+//! backend, for plain Linux: files and locks in etcd.
 //!
 //! Invariant: this layer does file-system I/O and sleeps while waiting for
 //! a lock, but never prints; progress and errors go back to the caller as
@@ -14,6 +15,7 @@
 
 #[cfg(feature = "plain-linux")]
 pub mod corosync;
+pub mod etcd;
 pub mod files;
 pub mod halock;
 pub mod membership;
@@ -26,6 +28,7 @@ pub mod store;
 
 #[cfg(feature = "plain-linux")]
 pub use corosync::{CorosyncError, CorosyncMembership};
+pub use etcd::{EtcdSettings, EtcdStore};
 pub use halock::{HaLocks, LockEvent};
 pub use membership::{Membership, StaticMembership};
 pub use open::open_store;
