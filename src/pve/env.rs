@@ -24,12 +24,14 @@ use crate::cluster::{
 };
 use crate::config::datacenter::DatacenterConfig;
 use crate::config::groups::{GroupsConfig, GroupsFormat};
+use crate::config::ocf::OcfSpec;
 use crate::config::rules::{RulesConfig, RulesFormat};
 use crate::config::status::{LrmStatus, ManagerStatus};
 use crate::env::{
     Env, EnvError, EnvResult, FenceNotification, LogLevel, NodeShutdown, NodeStats, ServiceConfig,
     ServiceConfigChange, ServiceStats, StatsKind, Time, Timing, Usage, WatchdogHandle, WorkerPool,
 };
+use crate::ocf::OcfDriver;
 use crate::pool::{panic_is_abort, ThreadPool};
 use crate::types::{Daemon, Sid};
 use crate::watchdog::client::{self, Watchdog};
@@ -253,6 +255,17 @@ impl PveEnv {
 
     fn guest_op(&mut self, op: GuestOp, sid: &Sid, o: &OpOptions) -> EnvResult<()> {
         self.cfg.helper.guest_op(op, sid, o).map_err(err)
+    }
+
+    /// The agent and parameters of an `ocf` resource, read from
+    /// resources.cfg afresh (a job's environment keeps no copy).
+    fn ocf_spec(&self, sid: &Sid) -> EnvResult<OcfSpec> {
+        let parsed = files::read_resources(&self.store).map_err(|e| err(e.to_string()))?;
+        parsed
+            .value
+            .get(sid.as_str())
+            .and_then(|r| r.ocf.clone())
+            .ok_or_else(|| err(format!("missing resource configuration for '{sid}'")))
     }
 
     /// The nodes whose statistics are asked for: the membership, or just
@@ -641,10 +654,13 @@ impl Env for PveEnv {
     }
 
     fn has_resource_type(&self, ty: &str) -> bool {
-        matches!(ty, "vm" | "ct")
+        matches!(ty, "vm" | "ct" | "ocf")
     }
 
     fn resource_check_running(&mut self, sid: &Sid) -> EnvResult<bool> {
+        if sid.type_str() == "ocf" {
+            return OcfDriver::from_env().check_running(sid, &self.ocf_spec(sid)?);
+        }
         let log = &mut self.log;
         let mut warn = |m: &str| {
             log.log(LogLevel::Warning, m);
@@ -654,12 +670,18 @@ impl Env for PveEnv {
     }
 
     fn resource_start(&mut self, sid: &Sid) -> EnvResult<()> {
+        if sid.type_str() == "ocf" {
+            return OcfDriver::from_env().start(sid, &self.ocf_spec(sid)?);
+        }
         self.guest_op(GuestOp::Start, sid, &OpOptions::default())
     }
 
     /// 05 §12.2–12.3: the effective timeout is the given one or 60; 0
     /// means a hard stop.
     fn resource_shutdown(&mut self, sid: &Sid, timeout: Option<&str>) -> EnvResult<()> {
+        if sid.type_str() == "ocf" {
+            return OcfDriver::from_env().stop(sid, &self.ocf_spec(sid)?, timeout);
+        }
         let t = timeout.unwrap_or("60");
         if t.trim().parse::<i64>().is_ok_and(|n| n == 0) {
             return self.guest_op(GuestOp::Stop, sid, &OpOptions::default());
@@ -675,6 +697,20 @@ impl Env for PveEnv {
     /// first (containers always move offline); true iff the configuration
     /// left this node.
     fn resource_migrate(&mut self, sid: &Sid, target: &str, online: bool) -> EnvResult<bool> {
+        if sid.type_str() == "ocf" {
+            // Stopped (or migrate_to) here; then its location record
+            // moves to the target, as a guest's configuration would.
+            let spec = self.ocf_spec(sid)?;
+            let here = self.cfg.node.clone();
+            let store = &self.store;
+            let mut relocate = || {
+                let from = guests::config_path(sid, &here).map_err(err)?;
+                let to = guests::config_path(sid, target).map_err(err)?;
+                store.rename(&from, &to).map_err(err)?;
+                Ok(!Path::new(&store.path_of(&from)).exists())
+            };
+            return OcfDriver::from_env().migrate(sid, &spec, &here, target, online, &mut relocate);
+        }
         let online = online && sid.type_str() == "vm";
         if !online && self.resource_check_running(sid)? {
             self.resource_shutdown(sid, None)?;
@@ -695,6 +731,9 @@ impl Env for PveEnv {
         locks: &[&str],
         node: &str,
     ) -> EnvResult<Option<String>> {
+        if sid.type_str() == "ocf" {
+            return Ok(None); // a location record holds no lock
+        }
         guests::remove_locks(&self.store, sid, locks, node).map_err(err)
     }
 
