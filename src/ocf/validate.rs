@@ -12,7 +12,21 @@ use std::time::Duration;
 use super::agent::{self, AgentError, Invocation};
 use super::exit::{Action, OcfExit};
 use super::metadata::{Metadata, MetadataError};
+use crate::config::node::BackendKind;
 use crate::config::ocf::{OcfAgent, OcfParams, OcfSpec};
+
+/// The refusal of resource type `ocf` on the pve backend: upstream's
+/// Perl parser, which shares the file there, would drop such sections.
+pub const PVE_REFUSAL: &str =
+    "error: resource type 'ocf' needs the etcd backend (the pve backend's parser would drop it)";
+
+/// Whether resource type `ocf` may be configured on this backend.
+pub fn check_backend(kind: BackendKind) -> Result<(), &'static str> {
+    match kind {
+        BackendKind::Pve => Err(PVE_REFUSAL),
+        BackendKind::Etcd => Ok(()),
+    }
+}
 
 /// Budget of `meta-data` (the agents advise 5 s).
 pub const META_DATA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -235,6 +249,12 @@ mod tests {
             agent: agent.parse().unwrap(),
             params: OcfParams::parse(params).unwrap(),
         }
+    }
+
+    #[test]
+    fn only_the_etcd_backend_takes_ocf() {
+        assert_eq!(check_backend(BackendKind::Pve), Err(PVE_REFUSAL));
+        assert_eq!(check_backend(BackendKind::Etcd), Ok(()));
     }
 
     #[test]
