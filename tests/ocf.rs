@@ -7,7 +7,6 @@
 //! only asked for `meta-data` and `validate-all`, Dummy keeps its state
 //! file in a temporary directory (`OCF_RESKEY_state`).
 
-#[allow(dead_code)]
 mod common;
 
 use std::fs;
@@ -49,7 +48,10 @@ fn system_agent(kind: &str, test: &str) -> bool {
         .join(kind)
         .is_file();
     if !ok {
-        common::skip(test, &format!("no {SYSTEM_ROOT}/resource.d/heartbeat/{kind} (package resource-agents)"));
+        common::skip(
+            test,
+            &format!("no {SYSTEM_ROOT}/resource.d/heartbeat/{kind} (package resource-agents)"),
+        );
     }
     ok
 }
@@ -113,12 +115,17 @@ fn dummy_moves_by_relocation_and_migrate_to() {
     }
     // Not running: nothing to stop, the record just moves.
     let mut relocate = || Ok(false);
-    assert!(!d.migrate(&id, &s, "n1", "n2", false, &mut relocate).unwrap());
+    assert!(!d
+        .migrate(&id, &s, "n1", "n2", false, &mut relocate)
+        .unwrap());
 }
 
 #[test]
 fn ipaddr2_refuses_a_missing_ip_and_unknown_parameters() {
-    if !system_agent("IPaddr2", "ipaddr2_refuses_a_missing_ip_and_unknown_parameters") {
+    if !system_agent(
+        "IPaddr2",
+        "ipaddr2_refuses_a_missing_ip_and_unknown_parameters",
+    ) {
         return;
     }
     let root = Path::new(SYSTEM_ROOT);
@@ -144,8 +151,8 @@ fn ipaddr2_refuses_a_missing_ip_and_unknown_parameters() {
         "{bad}"
     );
     assert!(!bad.contains('\n'), "one line: {bad}");
-    let meta = validate::read_metadata(root, "ocf:web-ip", &"heartbeat:IPaddr2".parse().unwrap())
-        .unwrap();
+    let meta =
+        validate::read_metadata(root, "ocf:web-ip", &"heartbeat:IPaddr2".parse().unwrap()).unwrap();
     assert!(meta.param("ip").is_some_and(|p| p.required && p.unique));
     assert!(!meta.migratable());
     let missing = validate::validate(root, "ocf:x", &spec("heartbeat:NoSuchAgent", ""), &[]);
@@ -308,7 +315,10 @@ fn timeout_kills_the_process_group() {
     let t0 = Instant::now();
     // The advised start timeout of the fake agent is 1 s.
     let e = d.start(&sid("ocf:slow"), &s).unwrap_err().to_string();
-    assert_eq!(e, "ocf:slow: agent test:Fake start timed out after 1 s (killed)");
+    assert_eq!(
+        e,
+        "ocf:slow: agent test:Fake start timed out after 1 s (killed)"
+    );
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     let pid = fs::read_to_string(tmp.0.join("child.pid")).unwrap();
     let pid = pid.trim();
@@ -318,15 +328,24 @@ fn timeout_kills_the_process_group() {
     }
     assert!(dead(pid), "the agent's child {pid} survived the timeout");
     // A given stop timeout wins over the advised one.
-    let e = d.stop(&sid("ocf:slow"), &s, Some("2")).unwrap_err().to_string();
-    assert_eq!(e, "ocf:slow: agent test:Fake stop timed out after 2 s (killed)");
+    let e = d
+        .stop(&sid("ocf:slow"), &s, Some("2"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "ocf:slow: agent test:Fake stop timed out after 2 s (killed)"
+    );
 }
 
 #[test]
 fn a_background_child_holding_stdout_does_not_block() {
     let tmp = Scratch::new("bg");
     let d = OcfDriver::new(fake_root(&tmp));
-    let s = spec("test:Fake", &format!("ip=1 mode=bg dir={}", tmp.0.display()));
+    let s = spec(
+        "test:Fake",
+        &format!("ip=1 mode=bg dir={}", tmp.0.display()),
+    );
     let t0 = Instant::now();
     d.start(&sid("ocf:bg"), &s).unwrap();
     assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());

@@ -61,8 +61,7 @@ fn is_component(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && b[0].is_ascii_alphanumeric()
-        && b
-            .iter()
+        && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
 }
 
@@ -94,8 +93,7 @@ pub fn check_name(name: &str) -> Result<(), OcfSyntaxError> {
     let ok = !b.is_empty()
         && b.len() <= 64
         && b[0].is_ascii_alphabetic()
-        && b
-            .iter()
+        && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
     if ok {
         Ok(())
@@ -283,16 +281,16 @@ mod tests {
         assert_eq!(e("a='x'y"), Trailing("a".into()));
         assert_eq!(e("a=x'y'"), Trailing("a".into()));
         assert_eq!(e("a=1\nb=2"), LineFeed);
-        assert_eq!(
-            e("ip").to_string(),
-            "params: item 'ip' is not key=value"
-        );
+        assert_eq!(e("ip").to_string(), "params: item 'ip' is not key=value");
     }
 
     #[test]
     fn agents_and_names() {
         let a: OcfAgent = "heartbeat:IPaddr2".parse().unwrap();
-        assert_eq!((a.provider.as_str(), a.kind.as_str()), ("heartbeat", "IPaddr2"));
+        assert_eq!(
+            (a.provider.as_str(), a.kind.as_str()),
+            ("heartbeat", "IPaddr2")
+        );
         assert_eq!(a.to_string(), "heartbeat:IPaddr2");
         for bad in ["IPaddr2", ":x", "x:", "../x:y", "a:b/c", "a:.x", "a:b:c"] {
             assert!(bad.parse::<OcfAgent>().is_err(), "{bad}");

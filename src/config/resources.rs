@@ -6,10 +6,10 @@
 //! on top of the usual options. The `vm`/`ct` tables, their warnings and
 //! their written bytes are upstream's, unchanged.
 
+use super::ocf::{self, OcfAgent, OcfParams, OcfSpec};
 use super::section::{
     self, Format, Header, Prop, PropKind, RawSection, SectionConfig, SectionFormat, SectionType,
 };
-use super::ocf::{self, OcfAgent, OcfParams, OcfSpec};
 use super::Parsed;
 use crate::types::{ConfiguredState, RequestedState, ResourceType, Sid};
 
@@ -231,9 +231,7 @@ impl SectionFormat for ResourcesFormat {
         // The values were checked by their formats already.
         let ocf = match raw.str("agent") {
             Some(agent) if sid.type_str() == "ocf" => Some(OcfSpec {
-                agent: agent
-                    .parse::<OcfAgent>()
-                    .map_err(|e| e.to_string())?,
+                agent: agent.parse::<OcfAgent>().map_err(|e| e.to_string())?,
                 params: OcfParams::parse(raw.str("params").unwrap_or_default())
                     .map_err(|e| e.to_string())?,
             }),

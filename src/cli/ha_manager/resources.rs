@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use super::{both, op_err, paths, CliError, Ctx, EditError, Params};
 use crate::cli::output;
 use crate::cluster::{ClusterStore, GuestKind};
-use crate::config::ocf::{self, OcfParams, OcfSpec};
 use crate::config::groups::GroupsConfig;
+use crate::config::ocf::{self, OcfParams, OcfSpec};
 use crate::config::resources::{Resource, ResourcesConfig, ResourcesFormat};
 use crate::config::rules::RulesFormat;
 use crate::config::section::{SectionFormat, Value};
@@ -662,7 +662,9 @@ mod tests {
         fs::create_dir_all(dir.join("nodes/zz/ocf")).unwrap();
         fs::write(dir.join("nodes/zz/ocf/db.conf"), "").unwrap();
         place_ocf(&store, "db").unwrap();
-        assert!(!dir.join(format!("nodes/{}/ocf/db.conf", store.local_node())).exists());
+        assert!(!dir
+            .join(format!("nodes/{}/ocf/db.conf", store.local_node()))
+            .exists());
         unplace_ocf(&store, "ocf:db").unwrap();
         assert!(!dir.join("nodes/zz/ocf/db.conf").exists());
         unplace_ocf(&store, "vm:100").unwrap();
