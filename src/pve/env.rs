@@ -279,6 +279,13 @@ impl PveEnv {
     }
 }
 
+/// Creates the `nodes/<node>/ocf` directory a location record moves
+/// into: unlike a guest type's directory, no node has it beforehand.
+fn ocf_dir(store: &PmxcfsStore, record: &str) -> EnvResult<()> {
+    let dir = record.rsplit_once('/').map_or("", |(d, _)| d);
+    store.create_dir(dir).map_err(|e| err(e.to_string()))
+}
+
 /// A key/value entry as the helper prints it: an object, or a string
 /// holding JSON.
 fn kv_object(v: &Value) -> Result<serde_json::Map<String, Value>, String> {
@@ -541,6 +548,9 @@ impl Env for PveEnv {
     fn steal_service(&mut self, sid: &Sid, current: &str, new: &str) -> EnvResult<()> {
         let from = guests::config_path(sid, current).map_err(err)?;
         let to = guests::config_path(sid, new).map_err(err)?;
+        if sid.type_str() == "ocf" {
+            ocf_dir(&self.store, &to)?;
+        }
         self.store.rename(&from, &to).map_err(err)?;
         let _ = self.cluster_state_update();
         Ok(())
@@ -706,6 +716,7 @@ impl Env for PveEnv {
             let mut relocate = || {
                 let from = guests::config_path(sid, &here).map_err(err)?;
                 let to = guests::config_path(sid, target).map_err(err)?;
+                ocf_dir(store, &to)?;
                 store.rename(&from, &to).map_err(err)?;
                 Ok(!Path::new(&store.path_of(&from)).exists())
             };
