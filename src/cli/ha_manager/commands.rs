@@ -309,7 +309,19 @@ const FORCE: Param = with_default(
     ),
     "0",
 );
-const RES_TYPE: Param = opt("type", Kind::Enum(&["ct", "vm"]), "Resource type.");
+const RES_TYPE: Param = opt("type", Kind::Enum(&["ct", "ocf", "vm"]), "Resource type.");
+const OCF_AGENT: Param = opt(
+    "agent",
+    Kind::Str { max_len: Some(256) },
+    "OCF resource agent as PROVIDER:TYPE, e.g. heartbeat:IPaddr2 (type 'ocf' only, etcd backend; an extension, docs/ocf.md).",
+);
+const OCF_PARAMS: Param = opt(
+    "params",
+    Kind::Str {
+        max_len: Some(4096),
+    },
+    "OCF agent parameters: space-separated key=value items, a value may be quoted with '...' or \"...\"; replaces all parameters (type 'ocf' only; an extension, docs/ocf.md).",
+);
 const DELETE: Param = opt(
     "delete",
     Kind::Format {
@@ -554,6 +566,8 @@ pub static ADD: CmdDef = CmdDef {
     args: &["sid"],
     params: &[
         NEW_SID,
+        OCF_AGENT,
+        OCF_PARAMS,
         COMMENT,
         FAILBACK,
         GROUP_OPT,
@@ -574,6 +588,8 @@ pub static SET: CmdDef = CmdDef {
     args: &["sid"],
     params: &[
         SID,
+        OCF_AGENT,
+        OCF_PARAMS,
         COMMENT,
         DELETE,
         DIGEST,

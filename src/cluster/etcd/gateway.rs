@@ -235,6 +235,25 @@ impl Gateway {
         Ok(resp.kvs.into_iter().find(|kv| kv.key == key))
     }
 
+    /// Every pair whose key starts with `prefix` (keys only: values are
+    /// not fetched), read as [`Gateway::get`] reads.
+    pub fn keys_with_prefix(
+        &self,
+        prefix: &[u8],
+        serializable: bool,
+        deadline: Deadline,
+    ) -> Result<Vec<Vec<u8>>, EtcdError> {
+        let req = RangeRequest {
+            key: prefix.to_vec(),
+            range_end: prefix_end(prefix),
+            serializable,
+            keys_only: true,
+            ..RangeRequest::default()
+        };
+        let resp: RangeResponse = self.call("/v3/kv/range", &req, deadline)?;
+        Ok(resp.kvs.into_iter().map(|kv| kv.key).collect())
+    }
+
     /// Whether a member answers at all (a serializable count, which needs
     /// no leader).
     pub fn ping(&self, key: &[u8], deadline: Deadline) -> Result<(), EtcdError> {
@@ -338,6 +357,20 @@ impl Gateway {
         )?;
         Ok((resp.ttl > 0).then_some(resp.ttl))
     }
+}
+
+/// The end of the key range of every key starting with `prefix`: the
+/// prefix with its last byte below 0xff incremented (etcd's rule; `\0`,
+/// "to the end", when every byte is 0xff).
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
 }
 
 #[cfg(test)]
