@@ -146,8 +146,10 @@ impl Cluster {
         .unwrap();
         fs::write(dir.join("corosync.conf"), corosync_conf(n)).unwrap();
         let mut switch = Namespace::spawn({
+            // Its pid 1 waits for the end of its input: it ends with the
+            // test process, even one killed before its `Drop` runs.
             let mut c = ns::unshare(&["--net"]);
-            c.args(["sleep", "infinity"]).stdin(Stdio::null());
+            c.args(["sh", "-c", "read -r _"]).stdin(Stdio::piped());
             c
         });
         assert!(switch.running(), "the switch namespace ended");
