@@ -119,20 +119,45 @@ impl Watch {
     }
 
     /// Why `sid` moved: the last motion the manager logged for it up to
-    /// `until`, read in the light of the event.
+    /// `until`, read in the light of the event. A plain migrate/relocate
+    /// line is explained by what the manager logged for the service in
+    /// the same second before it: an auto-rebalance decision, or a queued
+    /// command.
     fn reason(&self, sid: &str, from: &str, until: Time, lines: &[(Time, &str, &str)]) -> String {
         let quoted = format!("'{sid}'");
-        let motion = lines
+        let upto: Vec<&(Time, &str, &str)> = lines.iter().filter(|(t, _, _)| *t <= until).collect();
+        let Some((i, motion)) = upto
             .iter()
-            .filter(|(t, _, _)| *t <= until)
+            .enumerate()
             .rev()
-            .find_map(|(_, _, msg)| classify(msg, sid, &quoted));
+            .find_map(|(i, (_, _, msg))| classify(msg, sid, &quoted).map(|m| (i, m)))
+        else {
+            return self.move_reason(sid, from, "placement");
+        };
+        let same_second = |i: usize| {
+            let t = upto[i].0;
+            upto[..i]
+                .iter()
+                .rev()
+                .take_while(move |(u, _, _)| *u == t)
+                .filter_map(|(_, _, msg)| classify(msg, sid, &quoted))
+        };
         match motion {
-            Some(Motion::Recovery(node)) => format!("{node} fenced, recovery"),
-            Some(Motion::Rebalance) => "rebalance".into(),
-            Some(Motion::StartFailed) => "start failed, relocation".into(),
-            Some(Motion::Move(task)) => self.move_reason(sid, from, task),
-            None => self.move_reason(sid, from, "placement"),
+            Motion::Recovery(node) => format!("{node} fenced, recovery"),
+            Motion::Rebalance => "rebalance".into(),
+            Motion::StartFailed => "start failed, relocation".into(),
+            Motion::Command(task) => format!("requested {task}"),
+            Motion::Move(task) => {
+                let mut cause = same_second(i).filter(|m| !matches!(m, Motion::Move(_)));
+                match cause.next() {
+                    Some(Motion::Rebalance) => "rebalance".into(),
+                    Some(Motion::Command(_)) => match cause.next() {
+                        Some(Motion::Rebalance) => "rebalance".into(),
+                        _ => format!("requested {task}"),
+                    },
+                    _ => self.move_reason(sid, from, task),
+                }
+            }
         }
     }
 
@@ -161,6 +186,9 @@ enum Motion<'a> {
     StartFailed,
     /// `migrate service '<sid>' …` / `relocate service '<sid>' …`.
     Move(&'static str),
+    /// `got crm command: migrate <sid> …` (queued by a user, a rule's
+    /// co-migration or the rebalancer).
+    Command(&'static str),
 }
 
 /// The motion `msg` logs for `sid`, if any (the manager's texts, 02 §6.1,
@@ -178,6 +206,9 @@ fn classify<'a>(msg: &'a str, sid: &str, quoted: &str) -> Option<Motion<'a>> {
         }
         if msg.starts_with(&format!("{task} service {quoted} to node ")) {
             return Some(Motion::Move(task));
+        }
+        if msg.starts_with(&format!("got crm command: {task} {sid} ")) {
+            return Some(Motion::Command(task));
         }
     }
     if msg.starts_with(&format!("starting service {sid} on node "))
