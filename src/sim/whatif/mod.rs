@@ -172,3 +172,92 @@ pub fn plan(state: &LiveState, event: &Event) -> Result<Plan, WhatIfError> {
         log,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::status::ManagerStatus;
+    use crate::sim::hardware::RawService;
+
+    /// Three online nodes, `vm:103` started on node3, node1 master.
+    fn state() -> LiveState {
+        let mut st = LiveState::default();
+        for n in ["node1", "node2", "node3"] {
+            st.nodes.insert(n.into(), true);
+        }
+        let svc = RawService::from([
+            ("node".to_string(), "node3".to_string()),
+            ("state".to_string(), "started".to_string()),
+        ]);
+        st.services.insert("vm:103".into(), svc);
+        st.manager_status = ManagerStatus::from_json(
+            r#"{"master_node":"node1","node_status":{"node1":"online","node2":"online","node3":"online"},
+               "service_status":{"vm:103":{"state":"started","node":"node3","uid":"u"}}}"#,
+        )
+        .unwrap();
+        st.running
+            .insert("node3".into(), [("vm:103".to_string(), true)].into());
+        st
+    }
+
+    #[test]
+    fn node_down_recovers_after_fence_delay_and_lock_expiry() {
+        let p = plan(&state(), &Event::NodeDown("node3".into())).unwrap();
+        assert_eq!(p.moves.len(), 1, "{}", p.log);
+        let m = &p.moves[0];
+        assert_eq!((m.from.as_str(), m.to.as_str()), ("node3", "node1"));
+        assert_eq!(m.reason, "node3 fenced, recovery");
+        assert!((120..=140).contains(&m.after_s), "{}", m.after_s);
+    }
+
+    #[test]
+    fn an_old_live_agent_lock_expires_sooner() {
+        let plain = plan(&state(), &Event::NodeDown("node3".into())).unwrap();
+        let mut st = state();
+        st.lock_ages.insert("ha_agent_node3_lock".into(), 100);
+        let aged = plan(&st, &Event::NodeDown("node3".into())).unwrap();
+        // Only the fence delay is left to wait for.
+        assert!(
+            aged.moves[0].after_s < plain.moves[0].after_s,
+            "{} vs {}",
+            aged.moves[0].after_s,
+            plain.moves[0].after_s
+        );
+        assert!(aged.moves[0].after_s >= 40, "{}", aged.log);
+    }
+
+    #[test]
+    fn events_on_unknown_or_offline_nodes_are_refused() {
+        let mut st = state();
+        let e = plan(&st, &Event::Maintenance("node9".into())).unwrap_err();
+        assert_eq!(e.to_string(), "no such node 'node9'");
+        st.nodes.insert("node3".into(), false);
+        let e = plan(&st, &Event::NodeDown("node3".into())).unwrap_err();
+        assert_eq!(e.to_string(), "node 'node3' is not online");
+    }
+
+    #[test]
+    fn the_scenario_holds_the_warm_up_and_the_event() {
+        let mut st = state();
+        st.manager_status.master_node = Some("node2".into());
+        let files = st.scenario_for(&Event::NodeDown("node3".into()));
+        let cmdlist: Vec<Vec<String>> = serde_json::from_str(&files["cmdlist"]).unwrap();
+        assert_eq!(
+            cmdlist,
+            vec![
+                vec![
+                    "power node1 on",
+                    "power node2 on",
+                    "power node3 on",
+                    "crm node1 stop",
+                    "crm node3 stop"
+                ],
+                vec!["crm node1 start", "crm node3 start"],
+                vec![],
+                vec!["power node3 off"],
+            ]
+        );
+        assert_eq!(files["service_status_node3"], r#"{"vm:103":1}"#);
+        assert_eq!(files["service_status_node1"], "{}");
+    }
+}

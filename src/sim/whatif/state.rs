@@ -242,9 +242,12 @@ impl LiveState {
                 Value::Object(stats).to_string(),
             );
         }
-        for (node, m) in &self.running {
-            let o: Map<String, Value> = m
-                .iter()
+        for node in self.nodes.keys() {
+            let o: Map<String, Value> = self
+                .running
+                .get(node)
+                .into_iter()
+                .flatten()
                 .map(|(sid, r)| (sid.clone(), json!(i64::from(*r))))
                 .collect();
             files.insert(
@@ -288,12 +291,6 @@ fn running(
         }
         if nodes.get(&node).copied().unwrap_or(false) {
             out.entry(node).or_default().insert(sid.to_string(), true);
-        }
-    }
-    // Keep every online node present, as the tester writes one file per node.
-    for (n, on) in nodes {
-        if *on {
-            out.entry(n.clone()).or_default();
         }
     }
     out
