@@ -285,10 +285,10 @@ fn tester_plan(dir: &Path, live: &Live, event_line: Option<&str>) -> Vec<Row> {
         let started = format!("{to}/lrm: service status {sid} started");
         let at = log
             .lines()
+            .rev()
             .map(parse)
-            .filter(|(_, rest)| rest == &started)
+            .find(|(_, rest)| rest == &started)
             .map(|(t, _)| t)
-            .last()
             .expect("start line on the new node");
         let after = t0.map_or(-1, |t0| at - t0);
         rows.push((sid.to_string(), from.to_string(), to.clone(), after));
