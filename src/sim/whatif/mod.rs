@@ -124,7 +124,10 @@ impl LiveState {
     /// The whole tester scenario of this state and `event`: the files of
     /// [`LiveState::scenario_files`] plus the `cmdlist` (warm-up, then
     /// the event's batch). For configuration events the tester cannot
-    /// change the configuration mid-run; the planner does it itself.
+    /// change the configuration mid-run; the planner does it itself. The
+    /// planner also starts from the live `lrm_status` files, which the
+    /// scenario format cannot hold (a tester run reads them as absent:
+    /// mode `active`, no results).
     pub fn scenario_for(&self, event: &Event) -> BTreeMap<String, String> {
         let mut files = self.scenario_files();
         let mut cmdlist = self.warmup_cmdlist();
@@ -157,7 +160,13 @@ pub fn plan(state: &LiveState, event: &Event) -> Result<Plan, WhatIfError> {
     }
     let files = state.scenario_for(event);
     let scenario = Scenario::from_files(Path::new("live"), &files)?;
-    let hw = Hardware::new(&scenario).shared();
+    let mut hw = Hardware::new(&scenario);
+    // Beyond the scenario format (01 §2.1 has no LRM status files): the
+    // live LRMs' reports, read by the first simulated manager round.
+    for (node, st) in &state.lrm_status {
+        hw.set_lrm_status(node, st);
+    }
+    let hw = hw.shared();
     let mut watch = Watch::new(EVENT_BATCH, event.clone(), state.lock_ages.clone());
     let outcome = Simulation::new(hw.clone(), scenario.cmdlist.clone()).run_observed(&mut watch);
     if let Outcome::Aborted(e) = outcome {
@@ -224,6 +233,34 @@ mod tests {
             plain.moves[0].after_s
         );
         assert!(aged.moves[0].after_s >= 40, "{}", aged.log);
+    }
+
+    #[test]
+    fn a_node_in_maintenance_stays_there_while_settling() {
+        let mut st = state();
+        let svc = RawService::from([
+            ("node".to_string(), "node1".to_string()),
+            ("state".to_string(), "started".to_string()),
+        ]);
+        st.services.insert("vm:101".into(), svc);
+        st.running
+            .insert("node1".into(), [("vm:101".to_string(), true)].into());
+        st.manager_status = ManagerStatus::from_json(
+            r#"{"master_node":"node1","node_status":{"node1":"online","node2":"maintenance","node3":"online"},
+               "node_request":{"node2":{"maintenance":1}},
+               "service_status":{"vm:101":{"state":"started","node":"node1","uid":"v"},
+                                 "vm:103":{"state":"started","node":"node3","uid":"u"}}}"#,
+        )
+        .unwrap();
+        st.lrm_status.insert(
+            "node2".into(),
+            crate::config::status::LrmStatus::from_json(r#"{"mode":"maintenance"}"#).unwrap(),
+        );
+        let p = plan(&st, &Event::NodeDown("node3".into())).unwrap();
+        assert!(!p.log.contains("'maintenance' => 'online'"), "{}", p.log);
+        // node2 would be the emptier node, but it is in maintenance.
+        assert_eq!(p.moves.len(), 1);
+        assert_eq!(p.moves[0].to, "node1");
     }
 
     #[test]

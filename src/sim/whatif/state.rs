@@ -46,6 +46,10 @@ pub struct LiveState {
     /// `state` — the real default `started` materialised, since the
     /// simulator's own default differs, 01 §2.5 — and the options).
     pub services: BTreeMap<String, RawService>,
+    /// Each node's `lrm_status` as its LRM last wrote it: the first
+    /// simulated manager round reads these, so a node whose LRM is in
+    /// maintenance stays in maintenance and finished jobs stay finished.
+    pub lrm_status: BTreeMap<String, LrmStatus>,
     /// node → sid → running: what the guests are doing right now.
     pub running: BTreeMap<String, BTreeMap<String, bool>>,
     /// `ha/rules.cfg` text, if present.
@@ -143,6 +147,7 @@ impl LiveState {
             }
         }
         st.running = running(&st.nodes, &st.manager_status, &lrm, &st.services);
+        st.lrm_status = lrm;
         let text = |rel: &str| -> Result<Option<String>, StateError> {
             Ok(store
                 .read(rel)
