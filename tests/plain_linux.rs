@@ -90,6 +90,36 @@ fn dummy_fails_over_after_a_node_reset_and_never_runs_twice() {
             .then_some(())
     });
 
+    // The rest of ha-manager against the etcd backend: migrate (a
+    // relocation: stop here, start there), set, remove.
+    let third = (1..=3).find(|&n| n != first && n != second).unwrap_or(1);
+    c.ha_manager(second, &["migrate", "ocf:dummy1", &format!("node{third}")])
+        .ok("ha-manager migrate");
+    c.wait("dummy1 relocated", secs(60), || {
+        let st = c.ha_manager(second, &["status"]);
+        (c.dummy_active("dummy1") == [third]
+            && st
+                .stdout
+                .contains(&format!("service ocf:dummy1 (node{third}, started)")))
+        .then_some(())
+    });
+    c.ha_manager(second, &["set", "ocf:dummy1", "--state", "stopped"])
+        .ok("ha-manager set");
+    c.wait("dummy1 stopped", secs(60), || {
+        let st = c.ha_manager(second, &["status"]);
+        (c.dummy_active("dummy1").is_empty()
+            && st
+                .stdout
+                .contains(&format!("service ocf:dummy1 (node{third}, stopped)")))
+        .then_some(())
+    });
+    c.ha_manager(second, &["remove", "ocf:dummy1"])
+        .ok("ha-manager remove");
+    c.wait("dummy1 gone", secs(60), || {
+        let st = c.ha_manager(second, &["status"]);
+        (!st.stdout.contains("ocf:dummy1")).then_some(())
+    });
+
     // A budget that breaks the inequality is refused with its numbers,
     // by the daemons and by watchdog-mux.
     let bad = c.dir.join("unsafe.cfg");

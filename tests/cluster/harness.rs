@@ -134,7 +134,11 @@ impl Cluster {
         for tool in TOOLS {
             std::os::unix::fs::symlink(BIN, bin.join(tool)).unwrap();
         }
-        let endpoints: Vec<String> = (1..=n).map(|i| format!("http://{NET}.{i}:2379")).collect();
+        // The node's own member first (every member also listens on
+        // loopback), then the others.
+        let endpoints: Vec<String> = std::iter::once("http://127.0.0.1:2379".to_string())
+            .chain((1..=n).map(|i| format!("http://{NET}.{i}:2379")))
+            .collect();
         let node_cfg = dir.join("node.cfg");
         fs::write(
             &node_cfg,

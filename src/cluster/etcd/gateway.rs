@@ -93,6 +93,12 @@ pub struct Gateway {
     preferred: AtomicUsize,
 }
 
+/// The shortest time one endpoint is given within a call.
+const MIN_ATTEMPT: Duration = Duration::from_millis(300);
+/// A TCP connection to a live etcd member on the cluster network takes
+/// milliseconds; an address that does not answer is given up after this.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateway")
@@ -143,8 +149,15 @@ impl Gateway {
             let Some(left) = deadline.remaining() else {
                 return Err(EtcdError::Timeout);
             };
+            // A dead member (its address no longer answers ARP) or one
+            // cut from its leader would otherwise eat the whole deadline:
+            // each endpoint gets its share of what is left, so the others
+            // are still tried within the same call.
+            let share = (left / u32::try_from(n - i).unwrap_or(1))
+                .max(MIN_ATTEMPT)
+                .min(left);
             let endpoint = &self.endpoints[idx];
-            match self.attempt(endpoint, path, body, left) {
+            match self.attempt(endpoint, path, body, share) {
                 Ok(bytes) => {
                     self.preferred.store(idx, Ordering::Relaxed);
                     return Ok(bytes);
@@ -153,7 +166,11 @@ impl Gateway {
                     self.preferred.store(idx, Ordering::Relaxed);
                     return Err(e);
                 }
-                Err(Attempt::Retry(reason)) => last = Some((endpoint.clone(), reason)),
+                Err(Attempt::Retry(reason)) => {
+                    // The next call starts with the next endpoint.
+                    self.preferred.store((idx + 1) % n, Ordering::Relaxed);
+                    last = Some((endpoint.clone(), reason));
+                }
             }
         }
         match last {
@@ -176,6 +193,7 @@ impl Gateway {
             .header("Content-Type", "application/json")
             .config()
             .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(CONNECT_TIMEOUT)))
             .build()
             .send(body)
             .map_err(|e| Attempt::Retry(e.to_string()))?;

@@ -298,6 +298,7 @@ mod tests {
             range_end: b"b".to_vec(),
             serializable: true,
             count_only: true,
+            keys_only: false,
         };
         assert_eq!(
             to_json(&r),
