@@ -126,8 +126,8 @@ fn dummy_fails_over_after_a_node_reset_and_never_runs_twice() {
     std::fs::write(&bad, "backend: etcd\nlease: 12\n").unwrap();
     let bad = bad.display().to_string();
     let node = c.nodes[second - 1].up();
-    let want = "unsafe failover budget: lease 12 s must exceed watchdog client timeout 8 s \
-                + tick 1 s + device timeout 4 s + max loop time 3 s + skew margin 2 s = 18 s";
+    let want = "unsafe failover budget: lease 12 s must exceed watchdog client timeout 7 s \
+                + tick 1 s + device timeout 4 s + max loop time 2 s + skew margin 2 s = 16 s";
     for argv in [
         vec!["pve-ha-crm", "start", "--debug"],
         vec!["pve-ha-lrm", "start", "--debug"],

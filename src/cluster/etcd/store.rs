@@ -488,7 +488,7 @@ mod tests {
             DEFAULT_PREFIX.into(),
             &Budget::plain_linux(),
         );
-        assert_eq!((s.lease_secs, s.timeout), (20, Duration::from_secs(3)));
+        assert_eq!((s.lease_secs, s.timeout), (18, Duration::from_secs(2)));
     }
 
     #[test]
