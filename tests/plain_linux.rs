@@ -60,7 +60,27 @@ fn dummy_fails_over_after_a_node_reset_and_never_runs_twice() {
     let died = Instant::now();
     c.reset(first);
     let deadline = died + secs(120);
+    // The failover's timeline as a surviving node's `ha-manager status`
+    // shows it (for the notice below; never asserted as a timing).
+    let watcher = (1..=3).find(|&n| n != first).unwrap_or(1);
+    let mut timeline = Vec::new();
+    let mut last_status = String::new();
+    let mut next_status = Instant::now();
     let second = loop {
+        if Instant::now() >= next_status {
+            next_status = Instant::now() + Duration::from_secs(1);
+            let st = c.ha_manager(watcher, &["status"]).stdout;
+            let now: String = st
+                .lines()
+                .filter(|l| l.starts_with("master") || l.starts_with("service"))
+                .map(|l| l.split(", ").next().unwrap_or(l))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if now != last_status {
+                timeline.push(format!("{:5.1} s  {now}", died.elapsed().as_secs_f64()));
+                last_status = now;
+            }
+        }
         let active = c.dummy_active("dummy1");
         assert!(
             active.len() <= 1,
@@ -79,8 +99,10 @@ fn dummy_fails_over_after_a_node_reset_and_never_runs_twice() {
     };
     assert_ne!(second, first);
     eprintln!(
-        "notice: dummy1 failed over from node{first} to node{second} in {:.1} s",
-        died.elapsed().as_secs_f64()
+        "notice: dummy1 failed over from node{first} to node{second} in {:.1} s; \
+         status seen from node{watcher}:\n  {}",
+        died.elapsed().as_secs_f64(),
+        timeline.join("\n  ")
     );
     // The status agrees once the manager has written it.
     c.wait("status shows the new node", secs(30), || {
