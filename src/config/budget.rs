@@ -86,14 +86,16 @@ impl Budget {
     /// namespaced nodes of a busy 2-core machine), with 2 s to spare in
     /// the inequality (7 + 1 + 4 + 2 + 2 = 16 < 18). A healthy daemon
     /// renews every round plus its bounded worker loop (≤ 1 + 2 s), well
-    /// inside the 7 s client timeout.
+    /// inside the 7 s client timeout. The fence delay is short because it
+    /// is no safety value here: fencing completes only once the failed
+    /// node's lease has expired; it only spares a blip a fencing attempt.
     pub const fn plain_linux() -> Budget {
         Budget {
             lease: 18,
             client_timeout: 7,
             device_timeout: 4,
             round: 1,
-            fence_delay: 4,
+            fence_delay: 2,
             lock_retry_sleep: 1,
             max_loop: 2,
             skew_margin: 2,
