@@ -42,6 +42,22 @@ pub enum Outcome {
     Aborted(EnvError),
 }
 
+/// Watches a run from outside (the fuzzer, `super::fuzz`): called after
+/// every daemon iteration (one simulated second each), after every watchdog
+/// check and after every applied batch — every point at which the
+/// simulated hardware can change — and asked for more batches when the
+/// schedule runs dry. An observer never logs, so a run with one writes the
+/// same log as without; a run without one pays one `None` check per step.
+pub trait Observer {
+    /// The state after a step, at hardware time `now`. An error ends the
+    /// run like a daemon error (`Outcome::Aborted`).
+    fn after_step(&mut self, cluster: &Cluster, now: Time) -> EnvResult<()>;
+
+    /// The next batch when no scheduled one is left, or `None` to let the
+    /// run end once it has been quiet long enough (01 §5.7).
+    fn next_batch(&mut self, cluster: &Cluster, now: Time) -> Option<Vec<String>>;
+}
+
 /// One simulation run: the cluster plus the command schedule.
 #[derive(Debug)]
 pub struct Simulation {
@@ -80,9 +96,15 @@ impl Simulation {
     /// (01 §5.7): `exit simulation - done`, or at level `err` the error
     /// text followed by a line holding one space, upstream's shape.
     pub fn run(&mut self) -> Outcome {
+        self.run_observed(None)
+    }
+
+    /// Runs to the end like [`Simulation::run`], with `observer` watching
+    /// every step and supplying batches once the schedule is exhausted.
+    pub fn run_observed(&mut self, mut observer: Option<&mut dyn Observer>) -> Outcome {
         self.hw_log("info", "hardware", "starting simulation");
         let outcome = loop {
-            match self.one_loop() {
+            match self.one_loop(&mut observer) {
                 Ok(true) => break Outcome::Done,
                 Ok(false) => {}
                 Err(e) => break Outcome::Aborted(e),
@@ -110,7 +132,7 @@ impl Simulation {
     }
 
     /// One loop (01 §5.2); `Ok(true)` when the simulation ends.
-    fn one_loop(&mut self) -> EnvResult<bool> {
+    fn one_loop(&mut self, obs: &mut Option<&mut dyn Observer>) -> EnvResult<bool> {
         let serial_looptime = MIN_LOOP_TIME.max(2 * self.nodes.len() as Time);
         // Upstream aborts here; we switch to lockstep (module doc).
         let lockstep = serial_looptime >= MAX_LOOP_TIME;
@@ -128,10 +150,13 @@ impl Simulation {
                 self.set_now(start);
             }
             self.step_daemon(node, DaemonKind::Crm, first)?;
+            self.observe(obs)?;
             // A power cycle in the CRM exit just created a fresh LRM; it
             // runs in this same loop (01 §5.2 step 3.2).
             self.step_daemon(node, DaemonKind::Lrm, first)?;
+            self.observe(obs)?;
             self.watchdog_checks()?;
+            self.observe(obs)?;
             loop_end = loop_end.max(self.now());
         }
         self.set_now(loop_end);
@@ -152,7 +177,14 @@ impl Simulation {
             return Ok(false);
         }
         if self.loop_count.is_multiple_of(LOOPS_PER_BATCH) {
-            match self.batches.pop_front() {
+            let batch = match self.batches.pop_front() {
+                Some(b) => Some(b),
+                None => match obs {
+                    Some(o) => o.next_batch(&self.cluster, now),
+                    None => None,
+                },
+            };
+            match batch {
                 None => {
                     if now - self.last_command_time > IDLE_END {
                         return Ok(true);
@@ -163,11 +195,20 @@ impl Simulation {
                         self.last_command_time = now;
                         self.command(&cmd)?;
                     }
+                    self.observe(obs)?;
                 }
             }
         }
         self.loop_count += 1;
         Ok(false)
+    }
+
+    /// Lets the observer, if any, look at the state after a step.
+    fn observe(&self, obs: &mut Option<&mut dyn Observer>) -> EnvResult<()> {
+        match obs {
+            Some(o) => o.after_step(&self.cluster, self.now()),
+            None => Ok(()),
+        }
     }
 
     /// Runs (or skips) one daemon of `node` if it exists, moves the
