@@ -52,6 +52,8 @@ struct Driver {
     fault_batches: usize,
     violation: Option<Violation>,
     heal_stats: SeedStats,
+    /// The heal has turned maintenance off and re-armed HA.
+    settled: bool,
 }
 
 impl Observer for Driver {
@@ -83,7 +85,13 @@ impl Observer for Driver {
         if !self.heal || self.heal_rounds >= MAX_HEAL_ROUNDS {
             return None;
         }
-        let b = heal_batch(cluster, &self.batches, self.heal_rounds, &mut self.heal_stats)?;
+        let b = heal_batch(
+            cluster,
+            &self.batches,
+            self.heal_rounds,
+            &mut self.settled,
+            &mut self.heal_stats,
+        )?;
         self.heal_rounds += 1;
         self.batches.push(b.clone());
         Some(b)
@@ -111,6 +119,7 @@ pub fn run(setup: &Setup, faults: Faults, heal: bool, liveness: bool, cfg: &Fuzz
         fault_batches: 0,
         violation: None,
         heal_stats: SeedStats::default(),
+        settled: false,
     };
     let result = catch_unwind(AssertUnwindSafe(|| {
         let mut hw = Hardware::new(&scenario);

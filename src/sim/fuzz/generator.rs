@@ -51,9 +51,9 @@ use super::rng::Rng;
 use super::stats::SeedStats;
 use super::FuzzConfig;
 use crate::sim::cluster::Cluster;
-use crate::sim::hardware::LOCK_LIFETIME;
+use crate::sim::hardware::{LOCK_LIFETIME, WATCHDOG_TIMEOUT};
 use crate::sim::resources::FaSpec;
-use crate::types::{LrmMode, LrmState};
+use crate::types::{LrmMode, LrmState, OrUnknown, ServiceState};
 
 /// The four shutdown policies (05, datacenter.cfg `ha.shutdown_policy`).
 pub const POLICIES: [&str; 4] = ["freeze", "failover", "conditional", "migrate"];
@@ -145,6 +145,9 @@ struct NodeView {
     /// The LRM is in state `maintenance` without its agent lock (05 §16
     /// item 12).
     lrm_maint_unlocked: bool,
+    /// The LRM holds the result of a migration the manager has not read
+    /// yet (rule `upstream-lost-migration-result-errors`).
+    unread_migration: bool,
     /// The LRM survives a failing cfs read (see rule
     /// `upstream-lrm-dies-on-cfs-read-failure`).
     lrm_cfs_safe: bool,
@@ -172,6 +175,20 @@ fn view(cluster: &Cluster, node: &str) -> NodeView {
             .locks()
             .get(&format!("ha_agent_{node}_lock"))
             .is_none_or(|l| l.node != node || hw.time() - l.time > LOCK_LIFETIME),
+        unread_migration: slot.is_some_and(|s| {
+            s.lrm.as_ref().is_some_and(|l| {
+                let ms = hw.manager_status();
+                l.daemon.results().iter().any(|(uid, r)| {
+                    ms.service_status.get(&r.sid).is_some_and(|e| {
+                        e.uid.as_deref() == Some(uid.as_str())
+                            && matches!(
+                                e.state,
+                                Some(OrUnknown::Known(ServiceState::Migrate | ServiceState::Relocate))
+                            )
+                    })
+                })
+            })
+        }),
         lrm_cfs_safe: slot.is_some_and(|s| {
             s.lrm.as_ref().is_none_or(|l| {
                 let d = &l.daemon;
@@ -339,6 +356,10 @@ impl Generator {
             self.stats.rule("upstream-arm-ha-fences-disarmed-node");
             return None;
         }
+        if matches!(kind, "power-on" | "network-on") && watchdogs_aging(cluster) {
+            self.stats.rule("sim-watchdog-expires-on-requorum");
+            return None;
+        }
         if NODE_KINDS.contains(&kind) {
             for i in 0..n {
                 let node = self.nodes[(start + i) % n].clone();
@@ -430,6 +451,18 @@ impl Generator {
     }
 }
 
+/// Whether a watchdog has gone unfed for long enough that a daemon
+/// regaining quorum could feed it after it expired but before the run
+/// loop's next check removes it: the simulator then dies with `watchdog
+/// expired` (01 §6.3, rule `sim-watchdog-expires-on-requorum`).
+pub fn watchdogs_aging(cluster: &Cluster) -> bool {
+    let hw = cluster.hw.borrow();
+    let now = hw.time();
+    hw.watchdogs()
+        .values()
+        .any(|w| now - w.update_time > 25 && now - w.update_time <= WATCHDOG_TIMEOUT + 1)
+}
+
 /// Whether HA is disarmed or a `disarm-ha` waits in the CRM queue.
 fn disarmed(cluster: &Cluster) -> bool {
     let hw = cluster.hw.borrow();
@@ -458,6 +491,9 @@ fn node_action(
     node: &str,
     v: &NodeView,
 ) -> Result<(&'static str, String), Option<&'static str>> {
+    if v.unread_migration && matches!(kind, "power-off" | "reboot" | "shutdown" | "restart-lrm") {
+        return Err(Some("upstream-lost-migration-result-errors"));
+    }
     Ok(match kind {
         "power-off" if v.power => (kind, format!("power {node} off")),
         "power-on" if v.power => return Err(Some("sim-no-power-on-while-on")),
@@ -491,8 +527,8 @@ fn node_action(
 
 /// The next heal batch, from the truth: `None` once every node is on with
 /// its network up, its cfs working, a CRM and an LRM that are not
-/// stopping, and no pending shutdown. The first heal batch (`round` 0)
-/// also turns maintenance off on every node that was ever put into it and
+/// stopping, and no pending shutdown. The first heal batch that is no
+/// mere wait (`settled` still false) also turns maintenance off on every node that was ever put into it and
 /// re-arms HA if it was ever disarmed (`commands`: every batch applied so
 /// far).
 ///
@@ -510,8 +546,13 @@ pub fn heal_batch(
     cluster: &Cluster,
     commands: &[Vec<String>],
     round: usize,
+    settled: &mut bool,
     stats: &mut SeedStats,
 ) -> Option<Vec<String>> {
+    if watchdogs_aging(cluster) {
+        stats.rule("sim-watchdog-expires-on-requorum");
+        return Some(vec!["delay 0".to_string()]);
+    }
     let mut batch = Vec::new();
     let mut wait = false;
     for node in cluster.node_names() {
@@ -541,7 +582,8 @@ pub fn heal_batch(
         }
         wait |= v.crm_stopping || v.lrm_restarting || !v.lrm;
     }
-    if round == 0 {
+    if !*settled {
+        *settled = true;
         let all = commands.iter().flatten();
         let mut maint: Vec<&str> = all
             .clone()

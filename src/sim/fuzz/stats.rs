@@ -81,6 +81,14 @@ pub const RULES: &[Rule] = &[
         name: "upstream-maintenance-stops-without-lock",
         reason: "05 §16 item 12: an LRM in 'maintenance' whose services are all inactive (moved, or frozen by 'disarm-ha freeze') releases lock and watchdog; a reboot/shutdown then runs its stop jobs without the agent lock (stops only); no reboot/shutdown of such a node (finding: tests/scenarios/test-fuzz-finding-maintenance-stop-without-lock)",
     },
+    Rule {
+        name: "sim-watchdog-expires-on-requorum",
+        reason: "01 §6.3: a daemon that regains quorum may feed its watchdog in the very second it expired, before the run loop's check removed it, and the simulator dies ('watchdog expired'); no power-on/network-on (heal: one round of waiting) while a watchdog has gone unfed for 26-61 s",
+    },
+    Rule {
+        name: "upstream-lost-migration-result-errors",
+        reason: "03 §3 (EWRONG_NODE): a migration result lost before the manager read it (LRM restarted, rebooted, powered off) leaves the service registered on the target, and the manager puts it in 'error'; no power-off/reboot/shutdown/restart-lrm of a node whose LRM holds an unread migration result (finding: tests/scenarios/test-fuzz-finding-lost-migration-result)",
+    },
 ];
 
 /// Counts of one seed.
