@@ -102,6 +102,8 @@ pub struct Generator {
     deleted: Vec<String>,
     /// A `disarm-ha` was drawn for the batch being drawn.
     disarm_drawn: bool,
+    /// Repairs drawn with a fault, for the next batch: (kind, node).
+    follow_ups: Vec<(&'static str, String)>,
     /// What was generated so far.
     pub stats: SeedStats,
 }
@@ -219,6 +221,7 @@ impl Generator {
             busy: Vec::new(),
             deleted: Vec::new(),
             disarm_drawn: false,
+            follow_ups: Vec::new(),
             stats: SeedStats::default(),
         };
         g.stats.kind(match policy {
@@ -325,6 +328,13 @@ impl Generator {
         self.disarm_drawn = false;
         let n = self.rng.range(1, 3);
         let mut batch = Vec::new();
+        for (kind, node) in std::mem::take(&mut self.follow_ups) {
+            if let Ok((counted, cmd)) = node_action(kind, &node, &view(cluster, &node)) {
+                self.stats.kind(counted);
+                self.busy.push(node);
+                batch.push(cmd);
+            }
+        }
         for _ in 0..n {
             if let Some(cmd) = self.action(cluster) {
                 batch.push(cmd);
@@ -368,6 +378,17 @@ impl Generator {
                     Ok(_) if self.busy.contains(&node) => {}
                     Ok((counted, cmd)) => {
                         let (counted, cmd) = self.vary(counted, cmd, &node, &v);
+                        let repair = match counted {
+                            "network-off" => Some(("network-on", 60)),
+                            "cfs-rw-fail" | "cfs-update-fail" => Some(("cfs-work", 50)),
+                            "crm-stop" => Some(("crm-start", 50)),
+                            _ => None,
+                        };
+                        if let Some((r, p)) = repair {
+                            if self.rng.chance(p) {
+                                self.follow_ups.push((r, node.clone()));
+                            }
+                        }
                         self.busy.push(node);
                         self.stats.kind(counted);
                         return Some(cmd);
@@ -499,7 +520,9 @@ fn node_action(
         "power-on" if v.power => return Err(Some("sim-no-power-on-while-on")),
         "power-on" => (kind, format!("power {node} on")),
         "network-off" if v.power && v.network => (kind, format!("network {node} off")),
-        "network-on" if v.power && !v.network => (kind, format!("network {node} on")),
+        // Also on a node that is off meanwhile (reset by its watchdog):
+        // the command is valid and changes nothing but the flag (01 §4.4).
+        "network-on" if !v.network => (kind, format!("network {node} on")),
         "cfs-fail" if v.power && v.cfs_ok => (kind, String::new()),
         "cfs-work" if v.power && !v.cfs_ok => {
             let what = if v.cfs_rw { "update" } else { "rw" };

@@ -201,6 +201,9 @@ pub fn shrink(seed: u64, cfg: &FuzzConfig) -> Option<Shrunk> {
     if is_safety(violation.invariant) && s.repro(&setup, &cmdlist, false).is_some() {
         cmdlist = s.minimize(&setup, &cmdlist, false);
         cmdlist = s.drop_empty(&setup, cmdlist, false);
+        // Dropping batches moves later ones in time: minimize once more so
+        // the final list is 1-minimal.
+        cmdlist = s.minimize(&setup, &cmdlist, false);
     }
     let heal = !is_safety(violation.invariant);
     let last = driver::run(
