@@ -40,12 +40,20 @@ fn seeds_1_to_200_hold_every_invariant_and_cover_every_kind() {
     let failures: Vec<String> = report
         .failures
         .iter()
-        .filter_map(|r| r.violation.as_ref().map(|v| format!("seed {}: {v}", r.seed)))
+        .filter_map(|r| {
+            r.violation
+                .as_ref()
+                .map(|v| format!("seed {}: {v}", r.seed))
+        })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     for k in KINDS {
         let share = report.stats.share(k);
-        assert!(share >= 0.10, "kind {k} in only {:.1} % of seeds", 100.0 * share);
+        assert!(
+            share >= 0.10,
+            "kind {k} in only {:.1} % of seeds",
+            100.0 * share
+        );
     }
 }
 
@@ -93,13 +101,12 @@ fn the_planted_double_grant_is_found_within_200_seeds_and_shrunk() {
     };
     assert!(replay(&s.cmdlist).is_some(), "{:?}", s.cmdlist);
     for (b, batch) in s.cmdlist.iter().enumerate() {
-        for c in 0..batch.len() {
+        for (c, cmd) in batch.iter().enumerate() {
             let mut fewer = s.cmdlist.clone();
             fewer[b].remove(c);
             assert!(
                 replay(&fewer).is_none(),
-                "not 1-minimal: '{}' can go from {:?}",
-                batch[c],
+                "not 1-minimal: '{cmd}' can go from {:?}",
                 s.cmdlist
             );
         }
@@ -120,7 +127,10 @@ fn the_planted_double_grant_is_found_within_200_seeds_and_shrunk() {
         assert!(dir.join(f).is_file(), "{f} missing in {}", dir.display());
     }
     let readme = std::fs::read_to_string(dir.join("README")).expect("README");
-    assert!(readme.contains(&format!("Invariant: {}", v.invariant)), "{readme}");
+    assert!(
+        readme.contains(&format!("Invariant: {}", v.invariant)),
+        "{readme}"
+    );
     assert!(check_dir(&dir).passed(), "{:?}", check_dir(&dir));
 }
 
@@ -137,7 +147,9 @@ fn stats_output_lists_every_kind_and_rule_and_ends_with_the_summary() {
     let words: Vec<String> = lines.iter().filter_map(first_word).collect();
     let header = lines
         .iter()
-        .position(|l| l.split_whitespace().collect::<Vec<_>>() == ["kind", "seeds", "share", "count"])
+        .position(|l| {
+            l.split_whitespace().collect::<Vec<_>>() == ["kind", "seeds", "share", "count"]
+        })
         .expect("kind header");
     for (i, k) in KINDS.iter().enumerate() {
         let cols: Vec<&str> = lines[header + 1 + i].split_whitespace().collect();
@@ -148,11 +160,18 @@ fn stats_output_lists_every_kind_and_rule_and_ends_with_the_summary() {
     }
     assert!(text.contains("exclusion rule"), "{text}");
     for r in RULES {
-        assert!(words.iter().any(|w| w == r.name), "rule {} missing:\n{text}", r.name);
+        assert!(
+            words.iter().any(|w| w == r.name),
+            "rule {} missing:\n{text}",
+            r.name
+        );
     }
     let last = lines.last().copied().unwrap_or_default();
     let parts: Vec<&str> = last.split(", ").collect();
     assert!(parts.len() >= 2, "{last}");
     assert_eq!(parts[0], "20 seeds");
-    assert!(parts[1].ends_with(" violations") || parts[1] == "1 violations", "{last}");
+    assert!(
+        parts[1].ends_with(" violations") || parts[1] == "1 violations",
+        "{last}"
+    );
 }

@@ -64,7 +64,12 @@ struct Args {
 
     /// With --fuzz: where shrunk failing seeds are written as scenario
     /// directories (at most 5 are shrunk).
-    #[arg(long, value_name = "DIR", default_value = "fuzz-failures", requires = "fuzz")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "fuzz-failures",
+        requires = "fuzz"
+    )]
     out: PathBuf,
 
     /// Print the fence-device report of FILE (which nodes get which agent

@@ -244,7 +244,9 @@ impl SimEnv {
     /// Reports a resource job to the fuzzer's probe, if one is installed.
     fn probe_job(&self, sid: &Sid, op: JobOp) {
         let now = self.now();
-        self.hw.borrow_mut().probe_job(&self.node, sid.as_str(), op, now);
+        self.hw
+            .borrow_mut()
+            .probe_job(&self.node, sid.as_str(), op, now);
     }
 
     /// A release (free of loop delay); fails without quorum.

@@ -10,10 +10,14 @@
 //! * [`run_loop`] drives everything in virtual time (01 §5);
 //! * [`log`] formats the compared log (01 §3), [`diff`] prints mismatches;
 //! * [`tester`] runs one scenario or a whole suite (01 §9);
-//! * [`live`] is the interactive simulator's real-time runtime (01 §10).
+//! * [`live`] is the interactive simulator's real-time runtime (01 §10);
+//! * [`fuzz`] runs randomized fault schedules with invariant checks
+//!   (issue 17), through the run loop's `Observer` and the hardware's
+//!   optional [`probe`].
 //!
 //! Invariant: outside [`live`], nothing here depends on wall-clock time,
-//! process ids or randomness for anything that reaches the log. File
+//! process ids or randomness for anything that reaches the log (the
+//! fuzzer's randomness is a seeded PRNG that only chooses the `cmdlist`). File
 //! access is confined to [`scenario`] (reading inputs), [`tester`] (status
 //! directory) and [`live`] (its working directory).
 

@@ -94,7 +94,10 @@ impl Probe {
     /// as the fencing acknowledgement (02 §6) and runs nothing under it,
     /// so no watchdog protects it and its expiry is by design.
     pub fn lock_kind(name: &str, owner: &str) -> Option<Daemon> {
-        match name.strip_prefix("ha_agent_").and_then(|r| r.strip_suffix("_lock")) {
+        match name
+            .strip_prefix("ha_agent_")
+            .and_then(|r| r.strip_suffix("_lock"))
+        {
             Some(node) if node == owner => Some(Daemon::Lrm),
             Some(_) => None,
             None => Some(Daemon::Crm),

@@ -108,7 +108,13 @@ pub fn scenario_of(setup: &Setup) -> Scenario {
 
 /// Runs `setup` with `faults`, then (if `heal`) the adaptive heal; checks
 /// safety at every step and, if `liveness`, liveness at the end.
-pub fn run(setup: &Setup, faults: Faults, heal: bool, liveness: bool, cfg: &FuzzConfig) -> RunRecord {
+pub fn run(
+    setup: &Setup,
+    faults: Faults,
+    heal: bool,
+    liveness: bool,
+    cfg: &FuzzConfig,
+) -> RunRecord {
     let scenario = scenario_of(setup);
     let mut driver = Driver {
         faults,
@@ -131,7 +137,7 @@ pub fn run(setup: &Setup, faults: Faults, heal: bool, liveness: bool, cfg: &Fuzz
         let mut sim = Simulation::new(hw.clone(), Vec::new());
         let outcome = sim.run_observed(Some(&mut driver));
         let now = hw.borrow().time();
-        let end = match (&outcome, liveness) {
+        match (&outcome, liveness) {
             (Outcome::Done, true) => check_liveness(sim.cluster(), now),
             (Outcome::Done, false) => None,
             (Outcome::Aborted(e), _) => Some(Violation {
@@ -139,8 +145,7 @@ pub fn run(setup: &Setup, faults: Faults, heal: bool, liveness: bool, cfg: &Fuzz
                 second: now,
                 detail: format!("the simulation aborted: {e}"),
             }),
-        };
-        end
+        }
     }));
     let end = match result {
         Ok(v) => v,

@@ -84,7 +84,12 @@ pub fn check_safety(cluster: &Cluster, now: Time) -> Option<Violation> {
     if let Some(p) = hw.probe_mut() {
         if let Some(f) = p.findings.drain(..).next() {
             return Some(match f {
-                ProbeFinding::JobWithoutLock { time, node, sid, op } => violation(
+                ProbeFinding::JobWithoutLock {
+                    time,
+                    node,
+                    sid,
+                    op,
+                } => violation(
                     "job-needs-agent-lock",
                     time,
                     format!(

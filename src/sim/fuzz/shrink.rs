@@ -53,7 +53,10 @@ pub struct Shrunk {
 fn is_safety(invariant: &str) -> bool {
     matches!(
         invariant,
-        "single-run" | "job-needs-agent-lock" | "fenced-before-takeover" | "one-master-per-partition"
+        "single-run"
+            | "job-needs-agent-lock"
+            | "fenced-before-takeover"
+            | "one-master-per-partition"
     )
 }
 
@@ -102,7 +105,10 @@ impl Shrinker<'_> {
             let size = items.len().div_ceil(n);
             let mut reduced = false;
             for chunk in items.chunks(size) {
-                let cand: BTreeSet<usize> = keep.difference(&chunk.iter().copied().collect()).copied().collect();
+                let cand: BTreeSet<usize> = keep
+                    .difference(&chunk.iter().copied().collect())
+                    .copied()
+                    .collect();
                 if self.repro(setup, &build(&cand), heal).is_some() {
                     keep = cand;
                     n = (n - 1).max(2);
@@ -136,7 +142,12 @@ impl Shrinker<'_> {
     }
 
     /// Drops empty batches where the violation stays.
-    fn drop_empty(&mut self, setup: &Setup, mut batches: Vec<Vec<String>>, heal: bool) -> Vec<Vec<String>> {
+    fn drop_empty(
+        &mut self,
+        setup: &Setup,
+        mut batches: Vec<Vec<String>>,
+        heal: bool,
+    ) -> Vec<Vec<String>> {
         let mut i = batches.len();
         while i > 0 {
             i -= 1;
@@ -165,7 +176,10 @@ impl Shrinker<'_> {
             let mut cand_services = current.clone();
             cand_services.remove(sid);
             let mut cand = setup.clone();
-            cand.files.insert("service_config".into(), pretty(&Value::Object(cand_services.clone())));
+            cand.files.insert(
+                "service_config".into(),
+                pretty(&Value::Object(cand_services.clone())),
+            );
             if self.repro(&cand, batches, true).is_some() {
                 current = cand_services;
                 setup = cand;
@@ -234,7 +248,10 @@ pub fn cmdlist_text(cmdlist: &[Vec<String>]) -> String {
             if b.is_empty() {
                 "    []".to_string()
             } else {
-                let cmds: Vec<String> = b.iter().map(|c| Value::from(c.as_str()).to_string()).collect();
+                let cmds: Vec<String> = b
+                    .iter()
+                    .map(|c| Value::from(c.as_str()).to_string())
+                    .collect();
                 format!("    [ {} ]", cmds.join(", "))
             }
         })
@@ -246,7 +263,10 @@ pub fn cmdlist_text(cmdlist: &[Vec<String>]) -> String {
 /// hardware_status, service_config, manager_status, datacenter.cfg,
 /// log.expect from the plain tester, README); returns the directory.
 pub fn write_scenario(root: &Path, s: &Shrunk, cfg: &FuzzConfig) -> io::Result<PathBuf> {
-    let dir = root.join(format!("test-fuzz-{}-seed{}", s.violation.invariant, s.seed));
+    let dir = root.join(format!(
+        "test-fuzz-{}-seed{}",
+        s.violation.invariant, s.seed
+    ));
     std::fs::create_dir_all(&dir)?;
     for (name, text) in &s.setup.files {
         std::fs::write(dir.join(name), text)?;

@@ -75,7 +75,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         name: "upstream-arm-ha-fences-disarmed-node",
-        reason: "02 §3.9-3.10, 05 §8: a disarmed LRM gives up lock and watchdog while its services keep running; if its node is cut off then, 'arm-ha' lets the master take the free agent lock at once and recover the services elsewhere while they still run (double run); no 'network off' while disarmed or a disarm is queued (finding: tests/scenarios/test-fuzz-finding-arm-ha-isolated-node)",
+        reason: "02 §3.9-3.10, 05 §8: a disarmed LRM gives up lock and watchdog while its services keep running; if its node is cut off then, 'arm-ha' lets the master take the free agent lock at once and recover the services elsewhere while they still run (double run); no 'network off' while disarmed or a disarm is queued, nor of a node that runs services without holding its agent lock (after 'arm-ha' a shutting-down or restarting LRM may not have taken it back yet: seeds 37228, 43200 of 1..100000) (finding: tests/scenarios/test-fuzz-finding-arm-ha-isolated-node)",
     },
     Rule {
         name: "upstream-maintenance-stops-without-lock",
@@ -159,7 +159,11 @@ impl Stats {
     /// The `--stats` report: one line per kind, then one per rule.
     pub fn report(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "{:<22} {:>8} {:>7} {:>9}", "kind", "seeds", "share", "count");
+        let _ = writeln!(
+            out,
+            "{:<22} {:>8} {:>7} {:>9}",
+            "kind", "seeds", "share", "count"
+        );
         for k in KINDS {
             let (with, n) = self.kinds.get(k).copied().unwrap_or_default();
             let _ = writeln!(
