@@ -256,8 +256,9 @@ impl Lrm {
         }
     }
 
-    /// active_service_count for this node (05 §4).
-    fn active_service_count(&self) -> usize {
+    /// active_service_count for this node (05 §4), from the last read
+    /// manager status (the fuzzer's cfs-failure rule reads it).
+    pub fn active_service_count(&self) -> usize {
         self.view.active_service_count(&self.node)
     }
 

@@ -111,6 +111,12 @@ pub struct Generator {
     deleted: Vec<String>,
     /// A `disarm-ha` was drawn for the batch being drawn.
     disarm_drawn: bool,
+    /// A power-off, reboot, shutdown or network-off was drawn for the
+    /// batch being drawn (rule `upstream-lost-migration-result-errors`).
+    disrupted: bool,
+    /// Nodes an `enable-node-maintenance` was ever drawn for (rule
+    /// `upstream-maintenance-stops-without-lock`).
+    maint_drawn: Vec<String>,
     /// Repairs drawn with a fault, for the next batch: (kind, node).
     follow_ups: Vec<(&'static str, String)>,
     /// What was generated so far.
@@ -164,7 +170,11 @@ struct NodeView {
     /// yet (rule `upstream-lost-migration-result-errors`).
     unread_migration: bool,
     /// The LRM survives a failing cfs read (see rule
-    /// `upstream-lrm-dies-on-cfs-read-failure`).
+    /// `upstream-lrm-dies-on-cfs-read-failure`). A waiting LRM whose last
+    /// status counts an active service only as a migration target takes
+    /// its lock on that stale status and runs the `active` idle rule
+    /// without a configured service, whose worker queue read fails (05
+    /// §5.2, §16 item 13): not safe.
     lrm_cfs_safe: bool,
 }
 
@@ -219,7 +229,8 @@ fn view(cluster: &Cluster, node: &str) -> NodeView {
                 let d = &l.daemon;
                 !d.shutdown_pending()
                     && d.mode() == LrmMode::Active
-                    && (d.state() == LrmState::WaitForAgentLock
+                    && ((d.state() == LrmState::WaitForAgentLock
+                        && (d.active_service_count() == 0 || d.has_configured_service()))
                         || (d.state() == LrmState::Active && d.has_configured_service()))
             })
         }),
@@ -244,6 +255,8 @@ impl Generator {
             busy: Vec::new(),
             deleted: Vec::new(),
             disarm_drawn: false,
+            disrupted: false,
+            maint_drawn: Vec::new(),
             follow_ups: Vec::new(),
             stats: SeedStats::default(),
         };
@@ -357,6 +370,7 @@ impl Generator {
         self.busy.clear();
         self.deleted.clear();
         self.disarm_drawn = false;
+        self.disrupted = false;
         let n = self.rng.range(1, 3);
         let mut batch = Vec::new();
         for (kind, node) in std::mem::take(&mut self.follow_ups) {
@@ -401,6 +415,10 @@ impl Generator {
             self.stats.rule("sim-watchdog-expires-on-requorum");
             return None;
         }
+        if DISRUPTIVE.contains(&kind) && any_unread_migration(cluster) {
+            self.stats.rule("upstream-lost-migration-result-errors");
+            return None;
+        }
         if NODE_KINDS.contains(&kind) {
             for i in 0..n {
                 let node = self.nodes[(start + i) % n].clone();
@@ -421,6 +439,7 @@ impl Generator {
                             }
                         }
                         self.busy.push(node);
+                        self.disrupted |= DISRUPTIVE.contains(&counted);
                         self.stats.kind(counted);
                         return Some(cmd);
                     }
@@ -432,7 +451,14 @@ impl Generator {
         }
         let node = self.nodes[start].clone();
         let (counted, cmd): (&'static str, String) = match kind {
-            "maintenance-on" => (kind, format!("crm {node} enable-node-maintenance")),
+            "maintenance-on" => {
+                if runs_unstoppable(cluster, &node) {
+                    self.stats.rule("upstream-maintenance-stops-without-lock");
+                    return None;
+                }
+                self.maint_drawn.push(node.clone());
+                (kind, format!("crm {node} enable-node-maintenance"))
+            }
             "maintenance-off" => (kind, format!("crm {node} disable-node-maintenance")),
             "disarm" => {
                 self.disarm_drawn = true;
@@ -464,6 +490,17 @@ impl Generator {
                 if sids.len() < 2 && kind == "service-delete" {
                     return None;
                 }
+                if kind == "service-delete" && (self.disarm_drawn || disarmed(cluster)) {
+                    self.stats
+                        .rule("upstream-delete-while-disarmed-aborts-recovery");
+                    return None;
+                }
+                if matches!(kind, "service-migrate" | "service-relocate")
+                    && (self.disrupted || shutdown_pending(cluster))
+                {
+                    self.stats.rule("upstream-lost-migration-result-errors");
+                    return None;
+                }
                 let sid = self.rng.pick(&sids)?.clone();
                 match kind {
                     "service-delete" => {
@@ -475,6 +512,15 @@ impl Generator {
                     _ => {
                         let state = ["started", "stopped", "disabled", "ignored"]
                             [self.rng.weighted(&[40, 25, 20, 15])];
+                        if matches!(state, "stopped" | "disabled")
+                            && self
+                                .maint_drawn
+                                .iter()
+                                .any(|n| runs_sid_unstoppable(cluster, n, &sid))
+                        {
+                            self.stats.rule("upstream-maintenance-stops-without-lock");
+                            return None;
+                        }
                         (kind, format!("service {sid} {state}"))
                     }
                 }
@@ -529,6 +575,62 @@ pub fn watchdogs_aging(cluster: &Cluster) -> bool {
 fn disarmed(cluster: &Cluster) -> bool {
     let hw = cluster.hw.borrow();
     hw.manager_status().disarm.is_some() || hw.crm_commands.contains("disarm-ha")
+}
+
+/// Node actions that can cost a node its quorum, and so its agent lock
+/// and (by its watchdog) its LRM with any migration result the manager
+/// has not read yet (rule `upstream-lost-migration-result-errors`).
+const DISRUPTIVE: &[&str] = &["power-off", "reboot", "shutdown", "network-off"];
+
+/// Whether any LRM holds a migration result the manager has not read: a
+/// quorum loss anywhere may get that node reset before the manager reads
+/// it, and the manager then errors the service (03 §3, EWRONG_NODE).
+fn any_unread_migration(cluster: &Cluster) -> bool {
+    cluster
+        .node_names()
+        .iter()
+        .any(|n| view(cluster, n).unread_migration)
+}
+
+/// Whether a node has a shutdown pending: the master may be the one
+/// going down, and a migration ordered now may be executed but never read
+/// (rule `upstream-lost-migration-result-errors`).
+fn shutdown_pending(cluster: &Cluster) -> bool {
+    let hw = cluster.hw.borrow();
+    cluster
+        .node_names()
+        .iter()
+        .any(|n| hw.node(n).is_some_and(|n| n.shutdown.is_some()))
+}
+
+/// Whether `sid` runs on `node` and its stop never works there (`fa`
+/// digit d, 01 §7.4): once the manager wants it stopped it no longer
+/// counts as active, an LRM in maintenance releases its agent lock and
+/// still re-runs the stop every round (05 §5.3, §16 items 7 and 12;
+/// rule `upstream-maintenance-stops-without-lock`).
+fn runs_sid_unstoppable(cluster: &Cluster, node: &str, sid: &str) -> bool {
+    let hw = cluster.hw.borrow();
+    let runs = hw
+        .run_state
+        .get(node)
+        .is_some_and(|m| m.get(sid).copied().unwrap_or(false));
+    runs && sid.strip_prefix("fa:").is_some_and(|id| {
+        let spec = FaSpec::decode(id);
+        spec.cannot_stop && spec.only_node.as_deref().is_none_or(|n| n == node)
+    })
+}
+
+/// Whether some service whose stop never works runs on `node`.
+fn runs_unstoppable(cluster: &Cluster, node: &str) -> bool {
+    let sids: Vec<String> = {
+        let hw = cluster.hw.borrow();
+        hw.run_state
+            .get(node)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    sids.iter()
+        .any(|sid| runs_sid_unstoppable(cluster, node, sid))
 }
 
 /// The kinds that act on one node and have a precondition on its state.

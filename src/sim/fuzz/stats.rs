@@ -67,7 +67,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         name: "upstream-lrm-dies-on-cfs-read-failure",
-        reason: "05 §16 items 8, 13: with 'cfs rw' failing, an LRM that runs its queue from the state-change phase (idle, disarm, maintenance, shutdown) dies, and so does the simulation; 'rw fail' only for an LRM active with a service or waiting for its lock, and no reboot/shutdown/restart-lrm while it lasts (finding: tests/scenarios/test-fuzz-finding-cfs-rw-fail-maintenance)",
+        reason: "05 §16 items 8, 13: with 'cfs rw' failing, an LRM that runs its queue from the state-change phase (idle, disarm, maintenance, shutdown) dies, and so does the simulation; 'rw fail' only for an LRM active with a service or waiting for its lock, and no reboot/shutdown/restart-lrm while it lasts; a waiting LRM counts only if its last status shows no active service or a configured one (an LRM that is only a migration target takes its lock on the stale status and dies in the idle rule: seed 54712) (findings: tests/scenarios/test-fuzz-finding-cfs-rw-fail-maintenance, test-fuzz-finding-cfs-rw-fail-target-only)",
     },
     Rule {
         name: "upstream-restart-lrm-waits-for-migration",
@@ -79,7 +79,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         name: "upstream-maintenance-stops-without-lock",
-        reason: "05 §16 item 12: an LRM in 'maintenance' whose services are all inactive (moved, or frozen by 'disarm-ha freeze') releases lock and watchdog; a reboot/shutdown then runs its stop jobs without the agent lock (stops only); no reboot/shutdown of such a node (finding: tests/scenarios/test-fuzz-finding-maintenance-stop-without-lock)",
+        reason: "05 §16 item 12: an LRM in 'maintenance' whose services are all inactive (moved, or frozen by 'disarm-ha freeze') releases lock and watchdog; a reboot/shutdown then runs its stop jobs without the agent lock (stops only); no reboot/shutdown of such a node; a 'stopped' service whose stop fails is re-stopped every round the same way (items 7, 12), so no enable-node-maintenance of a node running a never-stopping service, nor a stop/disable of such a service on a node maintenance was drawn for (seed 28012) (findings: tests/scenarios/test-fuzz-finding-maintenance-stop-without-lock, test-fuzz-finding-maintenance-stop-failing-without-lock)",
     },
     Rule {
         name: "sim-watchdog-expires-on-requorum",
@@ -87,7 +87,11 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         name: "upstream-lost-migration-result-errors",
-        reason: "03 §3 (EWRONG_NODE): a migration result lost before the manager read it (LRM restarted, rebooted, powered off) leaves the service registered on the target, and the manager puts it in 'error'; no power-off/reboot/shutdown/restart-lrm of a node whose LRM holds an unread migration result (finding: tests/scenarios/test-fuzz-finding-lost-migration-result)",
+        reason: "03 §3 (EWRONG_NODE): a migration result lost before the manager read it (LRM restarted, rebooted, powered off) leaves the service registered on the target, and the manager puts it in 'error'; no power-off/reboot/shutdown/restart-lrm of a node whose LRM holds an unread migration result; as a quorum loss gets the holder reset by its watchdog, no power-off/reboot/shutdown/network-off of any node while any LRM holds one, and no migrate/relocate in a batch with such an action or while a shutdown is pending (seeds 16476, 78192) (findings: tests/scenarios/test-fuzz-finding-lost-migration-result, test-fuzz-finding-lost-migration-result-quorum)",
+    },
+    Rule {
+        name: "upstream-delete-while-disarmed-aborts-recovery",
+        reason: "02 §3.2 step 9, §2.6: while 'ms.disarm' is present the manager removes no stale service, so a deleted service in 'fence' stays; its recovery fails ('no such service') and aborts the round after an earlier service's configuration was moved, the status is not written and that service stays in 'fence' for ever; no 'service <sid> delete' while disarmed or a disarm is queued or drawn (seed 39038) (finding: tests/scenarios/test-fuzz-finding-delete-while-disarmed)",
     },
 ];
 
