@@ -61,6 +61,7 @@ fn store(endpoints: Vec<String>, node: &str, lease: i64) -> (EtcdStore, Arc<Atom
         prefix: "/pve-ha/".to_string(),
         lease_secs: lease,
         timeout: Duration::from_secs(2),
+        domain_wait: Duration::from_secs(10),
     };
     let membership = Switch {
         node: node.to_string(),
@@ -500,4 +501,42 @@ fn ha_manager_edits_through_the_etcd_store() {
         s.read("ha/crm_commands").expect("read").as_deref(),
         Some(&b"migrate vm:100 n2\n"[..])
     );
+}
+
+/// A daemon waits for `domain-ha` no longer than its loop bound: a lock
+/// left by a lost node (its 120 s lease still running) must not stall a
+/// watchdog-protected round for upstream's 10 s.
+#[test]
+fn a_daemon_store_gives_up_the_domain_lock_within_its_loop_bound() {
+    let Some(etcd) = Etcd::start(1, "daemon-domain") else {
+        return;
+    };
+    let (holder, _) = store(etcd.endpoints(), "n1", 3);
+    holder
+        .acquire_domain_lock("ha", &mut |_| {})
+        .expect("n1 takes domain-ha");
+    let settings = EtcdSettings {
+        endpoints: etcd.endpoints(),
+        prefix: "/pve-ha/".to_string(),
+        lease_secs: 3,
+        timeout: Duration::from_secs(2),
+        domain_wait: Duration::from_secs(10),
+    }
+    .for_daemon();
+    let membership = Switch {
+        node: "n2".to_string(),
+        quorate: Arc::new(AtomicBool::new(true)),
+    };
+    let daemon = EtcdStore::connect(settings, Box::new(membership)).expect("etcd store");
+    let t = Instant::now();
+    let res = daemon.acquire_domain_lock("ha", &mut |_| {});
+    let waited = t.elapsed();
+    eprintln!("the daemon gave up domain-ha after {waited:?}");
+    assert!(res.is_err());
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    holder.release_domain_lock("ha");
+    daemon
+        .acquire_domain_lock("ha", &mut |_| {})
+        .expect("free again: taken at once");
+    daemon.release_domain_lock("ha");
 }

@@ -31,7 +31,7 @@ pub use corosync::{CorosyncError, CorosyncMembership};
 pub use etcd::{EtcdSettings, EtcdStore};
 pub use halock::{HaLocks, LockEvent};
 pub use membership::{Membership, StaticMembership};
-pub use open::open_store;
+pub use open::{open_daemon_store, open_store};
 pub use pmxcfs::PmxcfsStore;
 pub use services::{service_config, ServiceDefaults, ServiceOptions};
 pub use store::{

@@ -16,14 +16,27 @@ use super::store::SharedStore;
 /// budget's lease and request timeout, and corosync's membership (which
 /// needs the `plain-linux` build).
 pub fn open_store(cfg: &NodeConfig) -> Result<SharedStore, String> {
+    open(cfg, false)
+}
+
+/// [`open_store`] for a daemon: on etcd, taking the `domain-ha` lock waits
+/// no longer than the budget's loop bound (`EtcdSettings::for_daemon`).
+pub fn open_daemon_store(cfg: &NodeConfig) -> Result<SharedStore, String> {
+    open(cfg, true)
+}
+
+fn open(cfg: &NodeConfig, daemon: bool) -> Result<SharedStore, String> {
     match cfg.backend {
         BackendKind::Pve => Ok(Arc::new(PmxcfsStore::from_env())),
         BackendKind::Etcd => {
-            let settings = EtcdSettings::from_budget(
+            let mut settings = EtcdSettings::from_budget(
                 cfg.etcd.endpoints.clone(),
                 cfg.etcd.prefix.clone(),
                 &cfg.budget,
             );
+            if daemon {
+                settings = settings.for_daemon();
+            }
             let store = EtcdStore::connect(settings, membership()?).map_err(|e| e.to_string())?;
             Ok(Arc::new(store))
         }

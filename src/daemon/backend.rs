@@ -4,7 +4,7 @@
 //! tests bring a simulated one, and neither the runtime nor the state
 //! machines change.
 
-use crate::cluster::{node_config, open_store};
+use crate::cluster::{node_config, open_daemon_store};
 use crate::config::node::{BackendKind, NodeConfig};
 use crate::env::{Env, LogLevel, Timing};
 use crate::pve::env::{short_hostname, PveConfig, PveEnv};
@@ -123,7 +123,7 @@ impl Backend for Real {
                 } else if cfg.node.is_empty() {
                     cfg.node = short_hostname().map_err(|e| BackendError(e.to_string()))?;
                 }
-                cfg.store = open_store(&node_cfg).map_err(BackendError)?;
+                cfg.store = open_daemon_store(&node_cfg).map_err(BackendError)?;
             }
         }
         let env = PveEnv::new(cfg).map_err(|e| BackendError(e.to_string()))?;

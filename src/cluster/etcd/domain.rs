@@ -32,7 +32,7 @@ use crate::cluster::store::LockError;
 pub const DOMAIN_LEASE: i64 = 120;
 
 /// Budget for taking a domain lock (07 §4.8 step 3).
-const ACQUIRE_BUDGET: Duration = Duration::from_secs(10);
+pub(crate) const ACQUIRE_BUDGET: Duration = Duration::from_secs(10);
 
 /// Limit for the locked code (07 §4.8 step 4).
 pub const LOCKED_CODE_LIMIT: Duration = Duration::from_secs(60);
@@ -67,9 +67,22 @@ pub struct Guard {
 }
 
 /// The domain locks this process holds, by lock name (`domain-ha`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DomainLocks {
     held: Mutex<BTreeMap<String, Hold>>,
+    /// How long an acquisition may wait: upstream's 10 s for
+    /// `ha-manager`; a daemon waits no longer than its budget's loop
+    /// bound, because it waits inside a watchdog-protected round.
+    wait: Duration,
+}
+
+impl Default for DomainLocks {
+    fn default() -> Self {
+        DomainLocks {
+            held: Mutex::default(),
+            wait: ACQUIRE_BUDGET,
+        }
+    }
 }
 
 /// A little per-process jitter so that editors started together do not
@@ -87,6 +100,15 @@ impl DomainLocks {
     /// None held.
     pub fn new() -> DomainLocks {
         DomainLocks::default()
+    }
+
+    /// Locks whose acquisition waits at most `wait` (never more than
+    /// upstream's 10 s).
+    pub fn with_wait(wait: Duration) -> DomainLocks {
+        DomainLocks {
+            wait: wait.min(ACQUIRE_BUDGET),
+            ..DomainLocks::default()
+        }
     }
 
     fn held(&self) -> MutexGuard<'_, BTreeMap<String, Hold>> {
@@ -112,8 +134,9 @@ impl DomainLocks {
         on_wait: &mut dyn FnMut(&str),
     ) -> Result<(), LockError> {
         let start = Instant::now();
+        let budget = self.wait;
         let deadline = || {
-            let left = ACQUIRE_BUDGET.saturating_sub(start.elapsed());
+            let left = budget.saturating_sub(start.elapsed());
             Deadline::after(request_timeout.min(left).max(Duration::from_millis(100)))
         };
         let mut lease: Option<i64> = None;
@@ -158,7 +181,7 @@ impl DomainLocks {
             }
             attempt += 1;
             let backoff = Duration::from_millis(100 * u64::from(attempt.min(10))) + jitter();
-            if start.elapsed() + backoff >= ACQUIRE_BUDGET {
+            if start.elapsed() + backoff >= budget {
                 if let Some(id) = lease {
                     let _ = gw.lease_revoke(id, deadline());
                 }

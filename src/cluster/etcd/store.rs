@@ -52,6 +52,10 @@ pub struct EtcdSettings {
     pub lease_secs: i64,
     /// Bound on every store operation (the budget's `max_loop`).
     pub timeout: Duration,
+    /// How long taking the `domain-ha` lock may wait: upstream's 10 s for
+    /// `ha-manager`, the loop bound for a daemon (see
+    /// [`EtcdSettings::for_daemon`]).
+    pub domain_wait: Duration,
 }
 
 impl EtcdSettings {
@@ -63,7 +67,18 @@ impl EtcdSettings {
             prefix,
             lease_secs: budget.lease,
             timeout: Duration::from_secs(u64::try_from(budget.max_loop.max(1)).unwrap_or(1)),
+            domain_wait: super::domain::ACQUIRE_BUDGET,
         }
+    }
+
+    /// The same for a daemon: it takes `domain-ha` (the CRM command
+    /// queue, service configuration updates) inside its watchdog-protected
+    /// round, so it waits no longer than the loop bound. Waiting
+    /// upstream's 10 s there would starve a 7 s client timeout whenever a
+    /// lost node still holds the lock (its lease outlives it by 120 s).
+    pub fn for_daemon(mut self) -> EtcdSettings {
+        self.domain_wait = self.timeout;
+        self
     }
 }
 
@@ -132,7 +147,7 @@ impl EtcdStore {
             timeout: settings.timeout,
             membership,
             locks: LeaseLocks::new(),
-            domains: DomainLocks::new(),
+            domains: DomainLocks::with_wait(settings.domain_wait),
         })
     }
 
@@ -436,6 +451,7 @@ mod tests {
             prefix: "/x".to_string(),
             lease_secs: 20,
             timeout: Duration::from_secs(3),
+            domain_wait: Duration::from_secs(10),
         }
     }
 
