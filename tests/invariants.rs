@@ -76,11 +76,12 @@ const LAYERS: &[(&str, &[&str])] = &[
     // backend; it never reaches into the simulator or the front ends.
     ("daemon", &["sim", "cli"]),
     // watchdog-mux and its client stand alone: the daemons' environments
-    // use the client, never the other way round.
+    // use the client, never the other way round. Below them only the
+    // formats (`config`: the failover budget its thresholds come from).
     (
         "watchdog",
         &[
-            "crm", "lrm", "sim", "cli", "cluster", "pve", "pool", "daemon", "config", "env",
+            "crm", "lrm", "sim", "cli", "cluster", "pve", "pool", "daemon", "env",
         ],
     ),
 ];

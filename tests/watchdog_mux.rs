@@ -12,8 +12,11 @@
 //!
 //! Needs root and `unshare`/`nsenter` (util-linux). Under `CI=true` their
 //! absence is a failure; elsewhere the tests skip with a notice. The
-//! expiry test takes about 62 s of real time (the 50 s/60 s thresholds
-//! are not configurable); the others run beside it.
+//! expiry test with upstream's timing takes about 62 s of real time; the
+//! same with a short failover budget (node.cfg, `PVE_HA_NODE_CONFIG`)
+//! takes about 4 s. Every server is given its node configuration: a
+//! file the test writes, or a path that does not exist (upstream's
+//! timing), never the machine's.
 
 mod common;
 
@@ -31,6 +34,8 @@ use pve_ha::watchdog::client::Watchdog;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pve-ha");
 const SCRIPT_VAR: &str = "WDMUX_CLIENT";
+/// Where watchdog-mux finds the node configuration (its failover budget).
+const NODE_CONFIG_VAR: &str = "PVE_HA_NODE_CONFIG";
 
 /// A server's namespaces: its own mount (for `/run`) and pid numbers.
 const FLAGS: &[&str] = &["--mount", "--pid"];
@@ -67,8 +72,26 @@ impl Server {
 
     /// A server on the device `make` prepares in the test's directory.
     fn start_on(name: &str, make: impl FnOnce(&Path) -> PathBuf) -> Server {
+        Self::launch(name, make, None)
+    }
+
+    /// A server recording to an empty regular file, with `node_cfg` as
+    /// its node configuration file.
+    fn start_with_config(name: &str, node_cfg: &str) -> Server {
+        let empty_file = |dir: &Path| {
+            let device = dir.join("device");
+            fs::write(&device, b"").unwrap();
+            device
+        };
+        Self::launch(name, empty_file, Some(node_cfg))
+    }
+
+    /// Without `node_cfg` the node configuration is a file that does not
+    /// exist (upstream's timing), whatever the machine has in /etc.
+    fn launch(name: &str, make: impl FnOnce(&Path) -> PathBuf, node_cfg: Option<&str>) -> Server {
         let dir = scratch(name);
         let device = make(&dir);
+        let cfg_path = node_config(&dir, node_cfg);
         let notify_path = dir.join("notify");
         let notify = UnixDatagram::bind(&notify_path).unwrap();
         notify
@@ -80,6 +103,7 @@ impl Server {
             .arg(BIN)
             .arg(&device)
             .env("NOTIFY_SOCKET", &notify_path)
+            .env(NODE_CONFIG_VAR, &cfg_path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -127,6 +151,7 @@ impl Server {
             .nsenter(&["--mount"])
             .arg(BIN)
             .args(args)
+            .env(NODE_CONFIG_VAR, self.dir.join("absent-node.cfg"))
             .output()
             .expect("run nsenter")
     }
@@ -193,6 +218,19 @@ impl Drop for Server {
         // Killing the namespace's init ends every process in it.
         self.ns.kill();
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The node configuration file a watchdog-mux of the test in `dir`
+/// reads: `text` written to `node.cfg`, or a path that does not exist.
+fn node_config(dir: &Path, text: Option<&str>) -> PathBuf {
+    match text {
+        Some(t) => {
+            let p = dir.join("node.cfg");
+            fs::write(&p, t).unwrap();
+            p
+        }
+        None => dir.join("absent-node.cfg"),
     }
 }
 
@@ -547,15 +585,7 @@ fn a_device_that_cannot_be_opened_is_a_start_up_failure() {
         ),
         (dir.clone(), "watchdog open: Is a directory\n"),
     ] {
-        let out = ns::unshare(FLAGS)
-            .args(["sh", "-c"])
-            .arg(
-                r#"mount -t tmpfs tmpfs /run && "$0" watchdog-mux --device "$1"; s=$?; ls -A /run; exit $s"#,
-            )
-            .arg(BIN)
-            .arg(&device)
-            .output()
-            .unwrap();
+        let out = start_up_failure(&device, &dir.join("absent-node.cfg"));
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(String::from_utf8_lossy(&out.stderr), message);
         assert_eq!(
@@ -563,6 +593,138 @@ fn a_device_that_cannot_be_opened_is_a_start_up_failure() {
             "",
             "nothing left in /run"
         );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// Runs watchdog-mux on `device` with the node configuration `node_cfg`
+/// in fresh namespaces with an empty `/run`, and lists what it left in
+/// `/run` on standard output.
+fn start_up_failure(device: &Path, node_cfg: &Path) -> std::process::Output {
+    ns::unshare(FLAGS)
+        .args(["sh", "-c"])
+        .arg(
+            r#"mount -t tmpfs tmpfs /run && "$0" watchdog-mux --device "$1"; s=$?; ls -A /run; exit $s"#,
+        )
+        .arg(BIN)
+        .arg(device)
+        .env(NODE_CONFIG_VAR, node_cfg)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The etcd backend's budget shortens the client timeout: a client that
+/// stops writing is warned after 2 s of silence (`Budget::warn_after` of
+/// a 3 s timeout) and expires after 3 s, not after 50 s and 60 s; the
+/// device gets no keep-alive after the expiry.
+#[test]
+fn a_short_budget_warns_and_expires_within_seconds() {
+    if !namespaces_available("short-budget") {
+        return;
+    }
+    let mut s = Server::start_with_config(
+        "short-budget",
+        "# a short failover budget\nbackend: etcd\nwatchdog-client-timeout: 3\n\
+         watchdog-device-timeout: 2\nlease: 12\n",
+    );
+    let mut c = s.client("open 1; update; hold");
+    let added = s.log.wait_suffix(" to watch", secs(20));
+    let pid = s.client_pid();
+    let warned = s.log.wait_line(
+        &format!("client (PID {pid}) watchdog is about to expire"),
+        secs(10),
+    );
+    let expired = s.log.wait_line(
+        &format!("client (PID {pid}) watchdog expired - disable watchdog updates"),
+        secs(10),
+    );
+    // Whole seconds of idleness, checked once a second: the first tick
+    // with 3 (4) full seconds of silence warns (expires).
+    let (w, e) = (warned.at - added.at, expired.at - added.at);
+    eprintln!("short budget: warned after {w:?}, expired after {e:?}");
+    assert!(w >= secs(3) && w <= secs(5), "warned after {w:?}");
+    assert!(e >= secs(4) && e <= secs(6), "expired after {e:?}");
+    let status = s.wait_exit(secs(5));
+    let _ = c.wait();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        s.texts(),
+        [
+            s.notice(),
+            format!("added new client (PID {pid}) to watch"),
+            format!("client (PID {pid}) watchdog is about to expire"),
+            format!("client (PID {pid}) watchdog expired - disable watchdog updates"),
+            "exit watchdog-mux with active connections".to_string(),
+        ]
+    );
+    let dev = s.device();
+    assert_only_pings(&dev);
+    assert!(pings(&dev) >= 3, "{} pings", pings(&dev));
+    assert_eq!(dev.len(), expired.probe, "a keep-alive after the expiry");
+    assert!(s.started.elapsed() < secs(20));
+}
+
+/// A budget whose lease does not outlast the watchdog chain (07 §10.1)
+/// is refused before the device, the marker or the socket is touched:
+/// one line naming every value, status 1.
+#[test]
+fn an_unsafe_budget_is_refused_before_anything_is_touched() {
+    if !namespaces_available("unsafe-budget") {
+        return;
+    }
+    let dir = scratch("unsafe-budget");
+    let device = dir.join("device");
+    fs::write(&device, b"untouched").unwrap();
+    let cfg = node_config(
+        &dir,
+        Some("backend: etcd\nwatchdog-client-timeout: 3\nwatchdog-device-timeout: 2\nlease: 5\n"),
+    );
+    let out = start_up_failure(&device, &cfg);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: unsafe failover budget: lease 5 s must exceed watchdog client timeout 3 s \
+         + tick 1 s + device timeout 2 s + max loop time 3 s + skew margin 2 s = 11 s\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "", "nothing in /run");
+    assert_eq!(fs::read(&device).unwrap(), b"untouched");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A node configuration that cannot be used is one line naming the file
+/// (and the line), status 1, nothing touched.
+#[test]
+fn a_bad_node_config_is_refused_naming_file_and_line() {
+    if !namespaces_available("bad-config") {
+        return;
+    }
+    let dir = scratch("bad-config");
+    let device = dir.join("device");
+    fs::write(&device, b"").unwrap();
+    let cfg = node_config(&dir, Some("backend: etcd\n\nlease: soon\n"));
+    let cases = [
+        (
+            cfg.clone(),
+            format!(
+                "error: {} line 3: 'lease' must be whole seconds from 1 to 3600, got 'soon'\n",
+                cfg.display()
+            ),
+        ),
+        (
+            dir.clone(),
+            format!(
+                "error: unable to read '{}' - Is a directory\n",
+                dir.display()
+            ),
+        ),
+    ];
+    for (path, message) in cases {
+        let out = start_up_failure(&device, &path);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(String::from_utf8_lossy(&out.stderr), message);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "", "nothing in /run");
+        assert_eq!(fs::read(&device).unwrap(), b"");
     }
     let _ = fs::remove_dir_all(&dir);
 }

@@ -154,6 +154,20 @@ impl PmxcfsStore {
 
 use crate::sys::errno::errno_text;
 
+/// The kernel host name up to the first dot (`localhost` if there is
+/// none): the node name when the cluster does not name the node.
+pub(crate) fn host_name() -> String {
+    let host = fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let short = host.trim().split('.').next().unwrap_or_default();
+    if short.is_empty() {
+        "localhost".to_string()
+    } else {
+        short.to_string()
+    }
+}
+
 /// A little per-process jitter so that many contenders started at the
 /// same moment do not retry in lock step.
 fn jitter() -> Duration {
@@ -194,20 +208,7 @@ impl ClusterStore for PmxcfsStore {
         if let Some(name) = self.read_members().and_then(|m| m.nodename) {
             return name;
         }
-        let host = fs::read_to_string("/proc/sys/kernel/hostname")
-            .or_else(|_| fs::read_to_string("/etc/hostname"))
-            .unwrap_or_default();
-        let short = host
-            .trim()
-            .split('.')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        if short.is_empty() {
-            "localhost".to_string()
-        } else {
-            short
-        }
+        host_name()
     }
 
     fn members(&self) -> Members {

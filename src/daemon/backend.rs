@@ -123,7 +123,7 @@ impl Backend for Real {
                 } else if cfg.node.is_empty() {
                     cfg.node = short_hostname().map_err(|e| BackendError(e.to_string()))?;
                 }
-                cfg.store = open_store(&node_cfg, &cfg.node).map_err(BackendError)?;
+                cfg.store = open_store(&node_cfg).map_err(BackendError)?;
             }
         }
         let env = PveEnv::new(cfg).map_err(|e| BackendError(e.to_string()))?;

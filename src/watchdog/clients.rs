@@ -1,12 +1,13 @@
 //! The client table: who is connected, when each last wrote, who was
 //! warned, and whether the last byte was the magic `V` (07 §5.4, §5.5).
 //! Pure bookkeeping on monotonic instants, so the thresholds are unit
-//! tested without waiting a minute.
+//! tested without waiting a minute. The thresholds come from the
+//! [`MuxTiming`] the table is made with.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::{CLIENT_TIMEOUT_SECS, CLIENT_WARN_SECS, MAGIC_CLOSE, MAX_CLIENTS};
+use super::{MuxTiming, MAGIC_CLOSE, MAX_CLIENTS};
 
 /// Identifies a connection for its whole life (also after an unclean
 /// disconnect, when its descriptor number may already be reused).
@@ -16,7 +17,7 @@ pub type Token = u64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Warning {
     None,
-    /// Idle for more than [`CLIENT_WARN_SECS`].
+    /// Idle for more than [`MuxTiming::warn_after`].
     Warned,
     /// Wrote again after a warning.
     Averted,
@@ -60,14 +61,24 @@ pub enum Departure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableFull;
 
-/// All slots, in connection order.
+/// All slots, in connection order. `Default` counts with upstream's
+/// thresholds.
 #[derive(Debug, Default)]
 pub struct Clients {
     slots: BTreeMap<Token, Client>,
     next: Token,
+    timing: MuxTiming,
 }
 
 impl Clients {
+    /// An empty table that warns and expires clients by `timing`.
+    pub fn new(timing: MuxTiming) -> Clients {
+        Clients {
+            timing,
+            ..Clients::default()
+        }
+    }
+
     /// Adds a freshly connected client; connecting arms its timer.
     pub fn add(&mut self, pid: i32, now: Instant) -> Result<Token, TableFull> {
         if self.slots.len() >= MAX_CLIENTS {
@@ -114,18 +125,23 @@ impl Clients {
     /// or not. Idleness counts whole seconds, thresholds are "strictly
     /// more than".
     pub fn check(&mut self, now: Instant) -> Vec<Finding> {
+        let MuxTiming {
+            client_timeout,
+            warn_after,
+            ..
+        } = self.timing;
         let mut out = Vec::new();
         for c in self.slots.values_mut() {
             let idle = now.saturating_duration_since(c.last_update).as_secs();
-            if c.warning == Warning::Warned && idle <= CLIENT_WARN_SECS {
+            if c.warning == Warning::Warned && idle <= warn_after {
                 c.warning = Warning::Averted;
                 out.push(Finding::Averted(c.pid));
             }
-            if c.warning != Warning::Warned && idle > CLIENT_WARN_SECS {
+            if c.warning != Warning::Warned && idle > warn_after {
                 c.warning = Warning::Warned;
                 out.push(Finding::AboutToExpire(c.pid));
             }
-            if idle > CLIENT_TIMEOUT_SECS {
+            if idle > client_timeout {
                 out.push(Finding::Expired(c.pid));
             }
         }
@@ -145,6 +161,7 @@ impl Clients {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::budget::Budget;
     use std::time::Duration;
 
     fn secs(s: u64) -> Duration {
@@ -212,6 +229,54 @@ mod tests {
             c.check(t0 + secs(61)),
             [Finding::AboutToExpire(2), Finding::Expired(2)]
         );
+    }
+
+    /// A short budget: client timeout 8 s warns from 7 s on
+    /// (`Budget::warn_after`), expires from 8 s on, still "strictly more
+    /// than" whole seconds.
+    #[test]
+    fn a_short_budget_scales_both_thresholds() {
+        let b = Budget {
+            client_timeout: 8,
+            ..Budget::plain_linux()
+        };
+        assert_eq!(b.warn_after(), 7);
+        let t0 = Instant::now();
+        let mut c = Clients::new(MuxTiming::from_budget(&b));
+        let k = c.add(5, t0).unwrap();
+        assert!(c
+            .check(t0 + secs(7) + Duration::from_millis(999))
+            .is_empty());
+        assert_eq!(c.check(t0 + secs(8)), [Finding::AboutToExpire(5)]);
+        c.data(k, b"\0", t0 + secs(8));
+        assert_eq!(c.check(t0 + secs(9)), [Finding::Averted(5)]);
+        // Fed at 8 s: warned again once idle for 8 s, expired at 9 s.
+        assert!(c
+            .check(t0 + secs(15) + Duration::from_millis(999))
+            .is_empty());
+        assert_eq!(c.check(t0 + secs(16)), [Finding::AboutToExpire(5)]);
+        assert_eq!(c.check(t0 + secs(17)), [Finding::Expired(5)]);
+    }
+
+    #[test]
+    fn tiny_client_timeouts_still_warn_a_second_before() {
+        let t0 = Instant::now();
+        for (timeout, warn) in [(3, 2), (5, 4), (12, 10), (19, 16), (20, 10), (30, 20)] {
+            let b = Budget {
+                client_timeout: timeout,
+                ..Budget::plain_linux()
+            };
+            assert_eq!(b.warn_after(), warn, "client timeout {timeout}");
+            let mut c = Clients::new(MuxTiming::from_budget(&b));
+            c.add(9, t0).unwrap();
+            let (w, t) = (warn as u64, timeout as u64);
+            assert!(c.check(t0 + secs(w)).is_empty(), "timeout {timeout}");
+            assert_eq!(c.check(t0 + secs(w + 1)), [Finding::AboutToExpire(9)]);
+            if t > w + 1 {
+                assert!(c.check(t0 + secs(t)).is_empty(), "timeout {timeout}");
+            }
+            assert_eq!(c.check(t0 + secs(t + 1)), [Finding::Expired(9)]);
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! watchdog-mux (07 §5): the node's self-fencing guard. One small server
 //! owns the watchdog device and keeps pinging it for as long as every
-//! client connected to its Unix socket writes at least once per 60 s;
-//! [`client`] is the side the CRM and LRM use.
+//! client connected to its Unix socket writes at least once per client
+//! timeout (60 s upstream, the node's failover budget on other backends:
+//! [`timing`]); [`client`] is the side the CRM and LRM use.
 //!
 //! Layout: [`clients`] is the pure bookkeeping (slots, idle thresholds,
-//! magic close), [`device`] the device and its recording stand-in,
+//! magic close), [`timing`] the thresholds, [`device`] the device and its recording stand-in,
 //! [`server`] start-up and the event loop, [`notify`] systemd readiness,
 //! [`sys`] the system calls std does not wrap.
 //!
@@ -21,7 +22,8 @@
 //! ```
 //!
 //! Leave out the `V` for an unclean goodbye, or sleep 70 s instead of 3
-//! for the warning and the expiry; `/tmp/dev` collects one `.` per keep-alive
+//! for the warning and the expiry (or point `PVE_HA_NODE_CONFIG` at a
+//! node.cfg with `backend: etcd` and a short `watchdog-client-timeout`); `/tmp/dev` collects one `.` per keep-alive
 //! and the final `V` of a clean exit. Never run it without `--device`:
 //! the real `/dev/watchdog` resets the machine once a client fails.
 
@@ -31,6 +33,9 @@ pub mod device;
 pub mod notify;
 pub mod server;
 mod sys;
+pub mod timing;
+
+pub use timing::MuxTiming;
 
 use std::time::Duration;
 
@@ -43,6 +48,9 @@ pub const SOCKET: &str = "/run/watchdog-mux.sock";
 pub const ACTIVE_MARKER: &str = "/run/watchdog-mux.active";
 /// Backlog of the listening socket.
 pub const LISTEN_BACKLOG: i32 = 32;
+// The next three are upstream's values ([`MuxTiming::upstream`]); the
+// server counts with the [`MuxTiming`] it is given.
+
 /// Timeout asked of the device at start (seconds).
 pub const DEVICE_TIMEOUT_SECS: i32 = 10;
 /// A client idle for strictly more than this many whole seconds expires.

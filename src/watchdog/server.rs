@@ -25,8 +25,8 @@ use super::clients::{Clients, Departure, Finding, Token};
 use super::device::{self, Device, Kind};
 use super::sys::{self, Epoll, ListenStep, SignalFd, Ticker};
 use super::{
-    notify, ACTIVE_MARKER, DEVICE, DEVICE_TIMEOUT_SECS, JOURNAL_FLUSH, LISTEN_BACKLOG, READ_BUFFER,
-    SOCKET, TICK,
+    notify, MuxTiming, ACTIVE_MARKER, DEVICE, JOURNAL_FLUSH, LISTEN_BACKLOG, READ_BUFFER, SOCKET,
+    TICK,
 };
 
 /// How the server was asked to run.
@@ -35,6 +35,9 @@ pub struct Config {
     /// `--device PATH`. `None` is the real `/dev/watchdog`, the only case
     /// in which a driver module may be loaded.
     pub device: Option<PathBuf>,
+    /// Client thresholds and the device timeout; upstream's by default,
+    /// the node's failover budget otherwise (checked by the caller).
+    pub timing: MuxTiming,
 }
 
 /// Exit status after start-up failures and the error exit.
@@ -106,11 +109,11 @@ pub fn run(config: &Config, out: &mut dyn Write) -> i32 {
             return EXIT_FAILURE;
         }
     };
-    let mut device = match prepare(device, out) {
+    let mut device = match prepare(device, config.timing.device_timeout, out) {
         Some(d) => d,
         None => return EXIT_FAILURE,
     };
-    let served = Server::start(out).and_then(|mut s| {
+    let served = Server::start(config.timing, out).and_then(|mut s| {
         let r = s.serve(&mut device);
         r.map(|()| s.clients.any_active())
     });
@@ -148,11 +151,11 @@ pub fn run(config: &Config, out: &mut dyn Write) -> i32 {
 
 /// Steps 4 and 5 of the start-up: timeout and identity of a real driver,
 /// or the notice that a recording device skips them.
-fn prepare(device: Device, out: &mut dyn Write) -> Option<Device> {
+fn prepare(device: Device, timeout_secs: i32, out: &mut dyn Write) -> Option<Device> {
     let what = match device.kind() {
         Kind::Watchdog => {
             let checked = device
-                .set_timeout(DEVICE_TIMEOUT_SECS)
+                .set_timeout(timeout_secs)
                 .map_err(Fatal::SetTimeout)
                 .and_then(|()| device.identity().map_err(Fatal::Identity));
             return match checked {
@@ -222,7 +225,7 @@ struct Server<'o> {
 
 impl<'o> Server<'o> {
     /// Steps 6–8: socket, event loop, signals; then readiness.
-    fn start(out: &'o mut dyn Write) -> Result<Self, Fatal> {
+    fn start(timing: MuxTiming, out: &'o mut dyn Write) -> Result<Self, Fatal> {
         let _ = std::fs::remove_file(SOCKET);
         let listener = sys::unix_listener(Path::new(SOCKET), LISTEN_BACKLOG).map_err(
             |(step, e)| match step {
@@ -251,7 +254,7 @@ impl<'o> Server<'o> {
             listener,
             signals,
             ticker,
-            clients: Clients::default(),
+            clients: Clients::new(timing),
             conns: BTreeMap::new(),
             pinging: true,
         })

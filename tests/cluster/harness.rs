@@ -56,6 +56,7 @@ const NET: &str = "10.77.0";
 /// What each node's pid 1 sets up besides the node harness's `/run`,
 /// loopback and host name (`$out` is the node's scratch directory).
 const SETUP: &str = "mkdir -p /run/resource-agents \
+    && for w in /dev/watchdog*; do [ ! -e \"$w\" ] || mount --bind /dev/null \"$w\" || exit 1; done \
     && mount -t tmpfs tmpfs /dev/shm \
     && mkdir -p \"$out/corosync-state\" \
     && mount --bind \"$out/corosync-state\" /var/lib/corosync";
@@ -554,7 +555,9 @@ impl Drop for Cluster {
 }
 
 /// corosync's configuration: knet without crypto, a 1 s token, the
-/// nodes by name and id, votequorum, log to standard error.
+/// nodes by name and id, votequorum, log to standard error — and never
+/// a watchdog device (corosync would open `/dev/watchdog` by default; the
+/// node's setup also covers any such device with `/dev/null`).
 fn corosync_conf(n: usize) -> String {
     let mut s = String::from(
         "totem {\n  version: 2\n  cluster_name: pveha\n  transport: knet\n  token: 1000\n  \
@@ -567,7 +570,10 @@ fn corosync_conf(n: usize) -> String {
         );
     }
     s.push_str(
-        "}\nquorum {\n  provider: corosync_votequorum\n}\nlogging {\n  to_stderr: yes\n  \
+        "}\nquorum {\n  provider: corosync_votequorum\n}\n\
+         resources {\n  watchdog_device: off\n}\n\
+         system {\n  sched_rr: no\n  move_to_root_cgroup: no\n}\n\
+         logging {\n  to_stderr: yes\n  \
          to_syslog: no\n  to_logfile: no\n  timestamp: on\n}\n",
     );
     s

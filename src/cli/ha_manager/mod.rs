@@ -365,10 +365,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
     // node without one is a Proxmox VE node, as before.
     let store = match node_config::load()
         .map_err(|e| e.to_string())
-        .and_then(|cfg| {
-            let node = cfg.node.clone().unwrap_or_default();
-            open_store(&cfg, &node)
-        }) {
+        .and_then(|cfg| open_store(&cfg))
+    {
         Ok(s) => s,
         Err(e) => {
             output::error(e);
