@@ -48,7 +48,7 @@ mod drills {
     /// How long a cluster may take to settle between drills.
     const SETTLE: Duration = Duration::from_secs(240);
     /// How long a powered-off node stays off.
-    const OFF_TIME: Duration = Duration::from_secs(30);
+    const OFF_TIME: Duration = Duration::from_secs(15);
     /// The default budget's device timeout (`Budget::plain_linux`).
     const DEVICE_TIMEOUT: Duration = Duration::from_secs(4);
 
@@ -146,6 +146,37 @@ mod drills {
                 .expect("a running node")
         }
 
+        /// The running node holding the most resources that is not the
+        /// CRM master (the master's own loss is its own drill: a new
+        /// master first waits for the manager lock's lease).
+        fn busiest_non_master(&self) -> usize {
+            let master = self.master();
+            self.up_nodes()
+                .into_iter()
+                .filter(|&i| Some(i) != master)
+                .max_by_key(|&i| (self.on_node(i).len(), std::cmp::Reverse(i)))
+                .unwrap_or_else(|| self.busiest())
+        }
+
+        /// The node whose etcd member leads (`etcdctl endpoint status`).
+        fn etcd_leader(&self) -> Option<usize> {
+            let any = self.up_nodes().into_iter().next()?;
+            let eps: Vec<String> = (1..=self.c.nodes.len())
+                .map(|i| format!("http://10.77.0.{i}:2379"))
+                .collect();
+            let eps = format!("--endpoints={}", eps.join(","));
+            let out = self.c.nodes[any - 1].up().run(
+                &["etcdctl", &eps, "--command-timeout=3s", "endpoint", "status"],
+                secs(30),
+            );
+            out.stdout.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(", ").collect();
+                (f.len() > 4 && f[4] == "true")
+                    .then(|| f[0].strip_prefix("http://10.77.0.")?.split(':').next()?.parse().ok())
+                    .flatten()
+            })
+        }
+
         /// Moves one Dummy to `i` unless something runs there already.
         fn ensure_busy(&mut self, i: usize) {
             if !self.on_node(i).is_empty() {
@@ -187,8 +218,16 @@ mod drills {
                         self.c.start_stack(i);
                     }
                 }
+                // Settled twice, 5 s apart: a member that just came back
+                // has caught up, not merely answered once.
                 match self.settled() {
-                    Ok(()) => return,
+                    Ok(()) => {
+                        thread::sleep(secs(5));
+                        match self.settled() {
+                            Ok(()) => return,
+                            Err(w) => why = w,
+                        }
+                    }
                     Err(w) => why = w,
                 }
                 thread::sleep(Duration::from_millis(1000));
@@ -200,6 +239,34 @@ mod drills {
         }
 
         fn settled(&self) -> Result<(), String> {
+            // Every node's corosync sees all three votes, and every etcd
+            // member is healthy: a drill must not start while a node that
+            // just came back still catches up (losing a second member
+            // would then take the etcd majority with it).
+            for pn in &self.c.nodes {
+                let node = pn.node.as_ref().ok_or(format!("{} is down", pn.name))?;
+                let q = node.run(&["corosync-quorumtool", "-s"], secs(15));
+                let votes = q.stdout.lines().any(|l| {
+                    l.trim_start().starts_with("Total votes:") && l.trim_end().ends_with(" 3")
+                });
+                let quorate = q.stdout.lines().any(|l| {
+                    l.trim_start().starts_with("Quorate:") && l.trim_end().ends_with("Yes")
+                });
+                if !quorate || !votes {
+                    return Err(format!("{}: corosync not settled: {}", pn.name, q.stdout));
+                }
+            }
+            let endpoints: Vec<String> = (1..=self.c.nodes.len())
+                .map(|i| format!("http://10.77.0.{i}:2379"))
+                .collect();
+            let eps = format!("--endpoints={}", endpoints.join(","));
+            let h = self.c.nodes[0].up().run(
+                &["etcdctl", &eps, "--command-timeout=3s", "endpoint", "health"],
+                secs(30),
+            );
+            if h.code != 0 {
+                return Err(format!("etcd not healthy: {}{}", h.stdout, h.stderr));
+            }
             let st = self.status(0);
             if !st.contains("quorum OK") {
                 return Err(format!("no quorum: {st}"));
@@ -296,7 +363,13 @@ mod drills {
             self.ensure_busy(target);
             let tname = format!("node{target}");
             let ran = self.on_node(target);
-            say(&format!("{name}: fault on {tname}, which runs {ran:?}"));
+            let leader = self.etcd_leader() == Some(target);
+            let master = self.master() == Some(target);
+            say(&format!(
+                "{name}: fault on {tname}, which runs {ran:?}{}{}",
+                if master { ", the CRM master" } else { "" },
+                if leader { ", the etcd leader" } else { "" }
+            ));
             let fault = now();
             inject(self, target);
             let control = self.control;
@@ -317,10 +390,16 @@ mod drills {
                 .filter_map(|res| evidence::failover(&j, res, &tname, fault))
                 .collect();
             let reset = self.c.drill().watcher.reset_at(target);
-            let note = match reset {
+            let mut note = match reset {
                 Some(t) => format!("(reset {:.1} s after the fault)", t - fault),
                 None => "(not reset by the device rule)".to_string(),
             };
+            if master {
+                note.push_str(" (CRM master)");
+            }
+            if leader {
+                note.push_str(" (etcd leader)");
+            }
             // Bring the node back: a node still running (negative
             // control) is reset now.
             self.c.reap();
@@ -340,14 +419,14 @@ mod drills {
         }
 
         fn kill9(&mut self) {
-            let t = self.busiest();
+            let t = self.busiest_non_master();
             self.node_loss("kill -9 HA daemons", t, |r, i| {
                 r.kill(i, "9", &["crm", "lrm", "watchdog-mux"]);
             });
         }
 
         fn link_cut(&mut self) {
-            let t = self.busiest();
+            let t = self.busiest_non_master();
             self.node_loss("link cut", t, |r, i| r.c.set_link(i, false));
         }
 
@@ -357,7 +436,7 @@ mod drills {
         }
 
         fn corosync_stop(&mut self) {
-            let t = self.busiest();
+            let t = self.busiest_non_master();
             self.node_loss("corosync stop", t, |r, i| r.kill(i, "TERM", &["corosync"]));
         }
 
@@ -559,10 +638,10 @@ mod drills {
     fn bring_up(test: &str, rule: Rule, control: bool) -> Run {
         let mut c = Cluster::for_drills(test, 3, "", rule, VIP);
         c.start_all();
-        c.wait("a quorate cluster with a master", secs(120), || {
+        // A CRM becomes master only once services are configured.
+        c.wait("a quorate cluster", secs(120), || {
             let st = c.ha_manager(1, &["status"]);
-            (st.code == 0 && st.stdout.contains("quorum OK") && st.stdout.contains("master node"))
-                .then_some(())
+            (st.code == 0 && st.stdout.contains("quorum OK")).then_some(())
         });
         for r in &RES[..4] {
             c.ha_manager(1, &["add", &format!("ocf:{r}"), "--agent", "heartbeat:Dummy"])
