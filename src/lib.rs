@@ -8,6 +8,7 @@ pub mod crm;
 pub mod daemon;
 pub mod env;
 pub mod lrm;
+pub mod ocf;
 pub mod pool;
 pub mod pve;
 pub mod sim;

@@ -687,8 +687,8 @@ fn an_unsafe_budget_or_bad_node_config_is_refused_at_start() {
         assert!(
             err.lines().any(|l| l
                 == "error: start failed - unsafe failover budget: lease 10 s must exceed \
-                    watchdog client timeout 8 s + tick 1 s + device timeout 4 s + max loop \
-                    time 3 s + skew margin 2 s = 18 s"),
+                    watchdog client timeout 7 s + tick 1 s + device timeout 4 s + max loop \
+                    time 2 s + skew margin 2 s = 16 s"),
             "{err}"
         );
     }

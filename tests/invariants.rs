@@ -31,43 +31,52 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "crm",
         &[
-            "sim", "cli", "lrm", "cluster", "pve", "pool", "daemon", "watchdog", "sys",
+            "sim", "cli", "lrm", "cluster", "pve", "pool", "daemon", "watchdog", "sys", "ocf",
         ],
     ),
     (
         "lrm",
         &[
-            "sim", "cli", "crm", "cluster", "pve", "pool", "daemon", "watchdog", "sys",
+            "sim", "cli", "crm", "cluster", "pve", "pool", "daemon", "watchdog", "sys", "ocf",
         ],
     ),
     (
         "config",
         &[
             "crm", "lrm", "sim", "cli", "env", "cluster", "pve", "pool", "daemon", "watchdog",
-            "sys",
+            "sys", "ocf",
         ],
     ),
     (
         "types",
         &[
             "crm", "lrm", "sim", "cli", "env", "cluster", "config", "pve", "pool", "daemon",
-            "watchdog", "sys",
+            "watchdog", "sys", "ocf",
         ],
     ),
     (
         "env",
         &[
             "crm", "lrm", "sim", "cli", "cluster", "pve", "pool", "daemon", "watchdog", "sys",
+            "ocf",
         ],
     ),
     // The cluster layer serves the CLI and both runtimes; it knows none.
     (
         "cluster",
-        &["crm", "lrm", "sim", "cli", "pve", "pool", "daemon"],
+        &["crm", "lrm", "sim", "cli", "pve", "pool", "daemon", "ocf"],
     ),
     // The real node's runtime: I/O allowed, but never the simulator or
     // the front ends, and the state machines only through `Env`.
     ("pve", &["sim", "cli", "crm", "lrm", "daemon"]),
+    // OCF resource agents: processes beside `pve`, which calls them; the
+    // configuration values and `Env`'s error type, nothing that runs.
+    (
+        "ocf",
+        &[
+            "sim", "cli", "crm", "lrm", "daemon", "pve", "pool", "cluster", "watchdog",
+        ],
+    ),
     (
         "pool",
         &["sim", "cli", "crm", "lrm", "pve", "cluster", "daemon"],

@@ -197,6 +197,7 @@ fn resources_config() -> impl Strategy<Value = SectionConfig<Resource>> {
                 max_restart,
                 max_relocate,
                 comment,
+                ocf: None,
             },
         );
     prop::collection::vec(res, 0..8).prop_map(|v| {

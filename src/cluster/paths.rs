@@ -38,12 +38,15 @@ pub fn agent_lock_name(node: &str) -> String {
 pub const MANAGER_LOCK_NAME: &str = "ha_manager_lock";
 
 /// The configuration directory of a guest type on `node`: `qemu-server`
-/// for `vm`, `lxc` for `ct` (05 §12.2–12.3); `None` for any other type
-/// (upstream: `implement me`).
+/// for `vm`, `lxc` for `ct` (05 §12.2–12.3), `ocf` for an OCF resource's
+/// location record (docs/ocf.md: an empty `<name>.conf` in the directory
+/// of the node that owns it, moved like a guest's configuration); `None`
+/// for any other type (upstream: `implement me`).
 pub fn guest_dir(ty: &str) -> Option<&'static str> {
     match ty {
         "vm" => Some("qemu-server"),
         "ct" => Some("lxc"),
+        "ocf" => Some("ocf"),
         _ => None,
     }
 }
@@ -66,6 +69,10 @@ mod tests {
         assert_eq!(
             guest_config("ct", "7", "n2").as_deref(),
             Some("nodes/n2/lxc/7.conf")
+        );
+        assert_eq!(
+            guest_config("ocf", "web-ip", "n3").as_deref(),
+            Some("nodes/n3/ocf/web-ip.conf")
         );
         assert_eq!(guest_config("fa", "1", "n"), None);
         assert_eq!(lock(&agent_lock_name("n1")), "priv/lock/ha_agent_n1_lock");

@@ -76,7 +76,9 @@ impl PmxcfsStore {
     }
 
     /// Adds (or moves) every guest whose config file lies in a node
-    /// directory.
+    /// directory, and every OCF resource's location record
+    /// (`nodes/<node>/ocf/<name>.conf`, kind `ocf`; its names start with
+    /// a letter, so they never clash with a VMID).
     fn scan_guest_configs(&self, list: &mut VmList) {
         for node in fs::read_dir(self.full("nodes"))
             .into_iter()
@@ -84,7 +86,11 @@ impl PmxcfsStore {
             .flatten()
         {
             let name = node.file_name().to_string_lossy().into_owned();
-            for (dir, kind) in [("qemu-server", GuestKind::Qemu), ("lxc", GuestKind::Lxc)] {
+            for (dir, kind) in [
+                ("qemu-server", GuestKind::Qemu),
+                ("lxc", GuestKind::Lxc),
+                ("ocf", GuestKind::Other("ocf".to_string())),
+            ] {
                 for f in fs::read_dir(node.path().join(dir))
                     .into_iter()
                     .flatten()
@@ -94,7 +100,11 @@ impl PmxcfsStore {
                     let Some(vmid) = file.strip_suffix(".conf") else {
                         continue;
                     };
-                    if !vmid.is_empty() && vmid.bytes().all(|b| b.is_ascii_digit()) {
+                    let named = match kind {
+                        GuestKind::Other(_) => crate::config::ocf::check_name(vmid).is_ok(),
+                        _ => !vmid.is_empty() && vmid.bytes().all(|b| b.is_ascii_digit()),
+                    };
+                    if named {
                         let guest = Guest {
                             node: name.clone(),
                             kind: kind.clone(),
@@ -548,6 +558,21 @@ mod tests {
         );
         assert_eq!(v.get("8").map(|g| g.node.as_str()), Some("n1"));
         assert_eq!(v.ids.len(), 2);
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn ocf_location_records_place_ocf_resources() {
+        let s = scratch("ocf");
+        fs::create_dir_all(s.root().join("nodes/n3/ocf")).unwrap();
+        fs::write(s.root().join("nodes/n3/ocf/web-ip.conf"), "").unwrap();
+        fs::write(s.root().join("nodes/n3/ocf/100.conf"), "").unwrap();
+        let v = s.vmlist();
+        assert_eq!(
+            v.get("web-ip").map(|g| (g.node.as_str(), g.kind.as_str())),
+            Some(("n3", "ocf"))
+        );
+        assert_eq!(v.ids.len(), 1);
         let _ = fs::remove_dir_all(s.root());
     }
 }

@@ -96,12 +96,12 @@ pub fn check_exists(vmlist: &VmList, ty: &str, vmid: &str) -> Result<(), String>
 }
 
 /// The checked view of resources.cfg on a real node (06 §3.3): only the
-/// registered types (`vm`, `ct`), defaults applied, `node` from the VM
-/// list (empty when the VMID is unknown, and kept: the status still shows
+/// registered types (`vm`, `ct`, `ocf`), defaults applied, `node` from the VM
+/// list (for `ocf`: where its location record lies) (empty when the VMID is unknown, and kept: the status still shows
 /// it and it can be removed).
 pub fn service_config(cfg: &ResourcesConfig, vmlist: &VmList) -> ServiceConfig {
     cfg.sections()
-        .filter(|(_, r)| matches!(r.sid.type_str(), "vm" | "ct"))
+        .filter(|(_, r)| matches!(r.sid.type_str(), "vm" | "ct" | "ocf"))
         .map(|(_, r)| {
             let node = guest_node(vmlist, &r.sid).unwrap_or_default();
             let opts = ServiceOptions {

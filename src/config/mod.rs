@@ -14,6 +14,7 @@ pub mod datacenter;
 pub mod fence;
 pub mod groups;
 pub mod node;
+pub mod ocf;
 pub mod resources;
 pub mod rules;
 pub mod section;

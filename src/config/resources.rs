@@ -1,5 +1,12 @@
 //! `resources.cfg` (06 §3): the HA resources, one section per service.
+//!
+//! Besides upstream's `vm` and `ct`, a real node's format knows `ocf`
+//! (an OCF resource agent, docs/ocf.md): header `ocf: <name>`, the
+//! required `agent PROVIDER:TYPE` and the optional `params key=value …`
+//! on top of the usual options. The `vm`/`ct` tables, their warnings and
+//! their written bytes are upstream's, unchanged.
 
+use super::ocf::{self, OcfAgent, OcfParams, OcfSpec};
 use super::section::{
     self, Format, Header, Prop, PropKind, RawSection, SectionConfig, SectionFormat, SectionType,
 };
@@ -20,6 +27,19 @@ const COMMENT: Prop = Prop::optional(
 );
 
 const REAL_OPTIONS: &[Prop] = &[STATE, GROUP, FAILBACK, MAX_RESTART, MAX_RELOCATE, COMMENT];
+const AGENT: Prop = Prop::required("agent", PropKind::Format(Format::OcfAgent));
+const PARAMS: Prop = Prop::optional("params", PropKind::Format(Format::OcfParams));
+/// An `ocf` section: the usual options plus its agent and parameters.
+const OCF_OPTIONS: &[Prop] = &[
+    AGENT,
+    PARAMS,
+    STATE,
+    GROUP,
+    FAILBACK,
+    MAX_RESTART,
+    MAX_RELOCATE,
+    COMMENT,
+];
 /// The simulator's plugins leave `failback` out of their option table.
 const SIM_OPTIONS: &[Prop] = &[STATE, GROUP, MAX_RESTART, MAX_RELOCATE, COMMENT];
 
@@ -31,6 +51,10 @@ const REAL_TYPES: &[SectionType] = &[
     SectionType {
         name: "ct",
         props: REAL_OPTIONS,
+    },
+    SectionType {
+        name: "ocf",
+        props: OCF_OPTIONS,
     },
 ];
 const SIM_TYPES: &[SectionType] = &[
@@ -60,11 +84,15 @@ const FILE_KEYS: &[&str] = &[
     "max_relocate",
     "comment",
 ];
+/// The keys only an `ocf` section knows. Elsewhere they stay "unknown
+/// property type", as upstream (which has no such plugin) reports them.
+const OCF_KEYS: &[&str] = &["agent", "params"];
 
 /// Which resource plugins are registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Flavor {
-    /// A real node: `vm` and `ct`.
+    /// A real node: `vm`, `ct` and `ocf` (the latter refused by
+    /// `ha-manager` on the pve backend).
     #[default]
     Real,
     /// The simulator: `vm`, `ct` and `fa`.
@@ -97,6 +125,8 @@ pub struct Resource {
     pub max_relocate: Option<i64>,
     /// Free text.
     pub comment: Option<String>,
+    /// Agent and parameters of an `ocf` resource (`None` for others).
+    pub ocf: Option<OcfSpec>,
 }
 
 impl Resource {
@@ -110,6 +140,7 @@ impl Resource {
             max_restart: None,
             max_relocate: None,
             comment: None,
+            ocf: None,
         }
     }
 
@@ -166,8 +197,8 @@ impl SectionFormat for ResourcesFormat {
         }
     }
 
-    fn knows_property(&self, _ty: &SectionType, key: &str) -> bool {
-        FILE_KEYS.contains(&key)
+    fn knows_property(&self, ty: &SectionType, key: &str) -> bool {
+        FILE_KEYS.contains(&key) || (ty.name == "ocf" && OCF_KEYS.contains(&key))
     }
 
     fn parse_header(&self, ty: &str, name: &str) -> Header {
@@ -175,6 +206,8 @@ impl SectionFormat for ResourcesFormat {
         let id = format!("{ty}:{name}");
         let error = if self.section_type(&ty).is_none() {
             Some(format!("no such resource type '{ty}'"))
+        } else if ty == "ocf" {
+            ocf::check_name(name).err().map(|e| e.to_string())
         } else if !is_vmid(name) {
             Some(match self.flavor {
                 Flavor::Real => "invalid VMID".to_string(),
@@ -195,7 +228,17 @@ impl SectionFormat for ResourcesFormat {
             .id
             .parse()
             .map_err(|e: crate::types::SidError| e.to_string())?;
+        // The values were checked by their formats already.
+        let ocf = match raw.str("agent") {
+            Some(agent) if sid.type_str() == "ocf" => Some(OcfSpec {
+                agent: agent.parse::<OcfAgent>().map_err(|e| e.to_string())?,
+                params: OcfParams::parse(raw.str("params").unwrap_or_default())
+                    .map_err(|e| e.to_string())?,
+            }),
+            _ => None,
+        };
         Ok(Resource {
+            ocf,
             state: raw.str("state").and_then(|s| s.parse().ok()),
             group: raw.str("group").map(str::to_string),
             failback: raw.int("failback").map(|n| n != 0),
@@ -218,6 +261,10 @@ impl SectionFormat for ResourcesFormat {
         raw.set_int("max_restart", r.max_restart);
         raw.set_int("max_relocate", r.max_relocate);
         raw.set_str("comment", r.comment.clone());
+        if let Some(o) = &r.ocf {
+            raw.set_str("agent", Some(o.agent.to_string()));
+            raw.set_str("params", Some(o.params.to_string()));
+        }
         raw
     }
 }
@@ -296,14 +343,50 @@ mod tests {
     }
 
     #[test]
+    fn ocf_sections() {
+        let p = parse(
+            "ocf: web-ip\n\tstate started\n\tparams ip=\"10.0.0.5\" nic='eth 0'\n\tagent heartbeat:IPaddr2\n\nocf: 100\n\tagent a:b\n\nocf: nope\n\tstate started\n\nocf: bad\n\tagent ../x\n\tparams a\n\nvm: 100\n\tagent a:b\n",
+        );
+        let f = "file /etc/pve/ha/resources.cfg";
+        assert_eq!(
+            p.warnings,
+            vec![
+                format!("{f} line 6 (skip section 'ocf:100'): invalid OCF resource name '100' (a letter, then letters, digits, '_', '-', '.'; at most 64)"),
+                format!("{f} line 10 (skip section 'ocf:nope'): missing value for required option 'agent'"),
+                format!("{f} line 13 (section 'ocf:bad') - unable to parse value of 'agent': invalid format - agent '../x' is not PROVIDER:TYPE (letters, digits, '_', '-', '.'; starting with a letter or digit)"),
+                format!("{f} line 14 (section 'ocf:bad') - unable to parse value of 'params': invalid format - params: item 'a' is not key=value"),
+                format!("{f} line 14 (skip section 'ocf:bad'): missing value for required option 'agent'"),
+                format!("{f} line 17 (section 'vm:100') - unable to parse value of 'agent': unknown property type"),
+            ]
+        );
+        let r = p.value.get("ocf:web-ip").unwrap();
+        let o = r.ocf.as_ref().unwrap();
+        assert_eq!(o.agent.to_string(), "heartbeat:IPaddr2");
+        assert_eq!(o.params.get("nic"), Some("eth 0"));
+        assert_eq!(r.resource_type(), Some(ResourceType::Ocf));
+        let mut only = p.value.clone();
+        only.ids.retain(|id, _| id == "ocf:web-ip");
+        let text = ResourcesFormat::default().write(&only).unwrap();
+        assert_eq!(
+            text,
+            "ocf: web-ip\n\tagent heartbeat:IPaddr2\n\tparams ip=10.0.0.5 nic='eth 0'\n\tstate started\n\n"
+        );
+        let again = parse(&text);
+        assert_eq!(again.value.get("ocf:web-ip"), Some(r));
+    }
+
+    #[test]
     fn simulator_flavor_knows_fa() {
         let f = ResourcesFormat {
             flavor: Flavor::Simulator,
         };
-        let p = f.parse("sim", b"fa: 10x\n\nfa: 100\n");
+        let p = f.parse("sim", b"fa: 10x\n\nfa: 100\n\nocf: x\n\tagent a:b\n");
         assert_eq!(
             p.warnings,
-            ["file sim line 1 (skip section 'fa:10x'): invalid VMID '10x'"]
+            [
+                "file sim line 1 (skip section 'fa:10x'): invalid VMID '10x'",
+                "file sim line 5 (skip section 'ocf:x'): no such resource type 'ocf'"
+            ]
         );
         assert!(p.value.get("fa:100").is_some());
     }

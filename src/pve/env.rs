@@ -25,12 +25,14 @@ use crate::cluster::{
 };
 use crate::config::datacenter::DatacenterConfig;
 use crate::config::groups::{GroupsConfig, GroupsFormat};
+use crate::config::ocf::OcfSpec;
 use crate::config::rules::{RulesConfig, RulesFormat};
 use crate::config::status::{LrmStatus, ManagerStatus};
 use crate::env::{
     Env, EnvError, EnvResult, FenceNotification, LogLevel, NodeShutdown, NodeStats, ServiceConfig,
     ServiceConfigChange, ServiceStats, StatsKind, Time, Timing, Usage, WatchdogHandle, WorkerPool,
 };
+use crate::ocf::OcfDriver;
 use crate::pool::{panic_is_abort, ThreadPool};
 use crate::types::{Daemon, Sid};
 use crate::watchdog::client::{self, Watchdog};
@@ -242,6 +244,17 @@ impl PveEnv {
         self.cfg.helper.guest_op(op, sid, o).map_err(err)
     }
 
+    /// The agent and parameters of an `ocf` resource, read from
+    /// resources.cfg afresh (a job's environment keeps no copy).
+    fn ocf_spec(&self, sid: &Sid) -> EnvResult<OcfSpec> {
+        let parsed = files::read_resources(self.store.as_ref()).map_err(|e| err(e.to_string()))?;
+        parsed
+            .value
+            .get(sid.as_str())
+            .and_then(|r| r.ocf.clone())
+            .ok_or_else(|| err(format!("missing resource configuration for '{sid}'")))
+    }
+
     /// The nodes whose statistics are asked for: the membership, or just
     /// this node.
     fn stat_nodes(&self) -> Vec<String> {
@@ -251,6 +264,13 @@ impl PveEnv {
         }
         v
     }
+}
+
+/// Creates the `nodes/<node>/ocf` directory a location record moves
+/// into: unlike a guest type's directory, no node has it beforehand.
+fn ocf_dir(store: &dyn ClusterStore, record: &str) -> EnvResult<()> {
+    let dir = record.rsplit_once('/').map_or("", |(d, _)| d);
+    store.create_dir(dir).map_err(|e| err(e.to_string()))
 }
 
 /// A key/value entry as the helper prints it: an object, or a string
@@ -519,6 +539,9 @@ impl Env for PveEnv {
     fn steal_service(&mut self, sid: &Sid, current: &str, new: &str) -> EnvResult<()> {
         let from = guests::config_path(sid, current).map_err(err)?;
         let to = guests::config_path(sid, new).map_err(err)?;
+        if sid.type_str() == "ocf" {
+            ocf_dir(self.store.as_ref(), &to)?;
+        }
         self.store.rename(&from, &to).map_err(err)?;
         let _ = self.cluster_state_update();
         Ok(())
@@ -633,10 +656,13 @@ impl Env for PveEnv {
     }
 
     fn has_resource_type(&self, ty: &str) -> bool {
-        matches!(ty, "vm" | "ct")
+        matches!(ty, "vm" | "ct" | "ocf")
     }
 
     fn resource_check_running(&mut self, sid: &Sid) -> EnvResult<bool> {
+        if sid.type_str() == "ocf" {
+            return OcfDriver::from_env().check_running(sid, &self.ocf_spec(sid)?);
+        }
         let log = &mut self.log;
         let mut warn = |m: &str| {
             log.log(LogLevel::Warning, m);
@@ -652,12 +678,18 @@ impl Env for PveEnv {
     }
 
     fn resource_start(&mut self, sid: &Sid) -> EnvResult<()> {
+        if sid.type_str() == "ocf" {
+            return OcfDriver::from_env().start(sid, &self.ocf_spec(sid)?);
+        }
         self.guest_op(GuestOp::Start, sid, &OpOptions::default())
     }
 
     /// 05 §12.2–12.3: the effective timeout is the given one or 60; 0
     /// means a hard stop.
     fn resource_shutdown(&mut self, sid: &Sid, timeout: Option<&str>) -> EnvResult<()> {
+        if sid.type_str() == "ocf" {
+            return OcfDriver::from_env().stop(sid, &self.ocf_spec(sid)?, timeout);
+        }
         let t = timeout.unwrap_or("60");
         if t.trim().parse::<i64>().is_ok_and(|n| n == 0) {
             return self.guest_op(GuestOp::Stop, sid, &OpOptions::default());
@@ -673,6 +705,21 @@ impl Env for PveEnv {
     /// first (containers always move offline); true iff the configuration
     /// left this node.
     fn resource_migrate(&mut self, sid: &Sid, target: &str, online: bool) -> EnvResult<bool> {
+        if sid.type_str() == "ocf" {
+            // Stopped (or migrate_to) here; then its location record
+            // moves to the target, as a guest's configuration would.
+            let spec = self.ocf_spec(sid)?;
+            let here = self.cfg.node.clone();
+            let store = self.store.as_ref();
+            let mut relocate = || {
+                let from = guests::config_path(sid, &here).map_err(err)?;
+                let to = guests::config_path(sid, target).map_err(err)?;
+                ocf_dir(store, &to)?;
+                store.rename(&from, &to).map_err(err)?;
+                Ok(matches!(store.read(&from), Ok(None)))
+            };
+            return OcfDriver::from_env().migrate(sid, &spec, &here, target, online, &mut relocate);
+        }
         let online = online && sid.type_str() == "vm";
         if !online && self.resource_check_running(sid)? {
             self.resource_shutdown(sid, None)?;
@@ -694,6 +741,9 @@ impl Env for PveEnv {
         locks: &[&str],
         node: &str,
     ) -> EnvResult<Option<String>> {
+        if sid.type_str() == "ocf" {
+            return Ok(None); // a location record holds no lock
+        }
         guests::remove_locks(self.store.as_ref(), sid, locks, node).map_err(err)
     }
 

@@ -770,3 +770,59 @@ fn a_hung_helper_never_blocks_the_pool() {
     assert!(pool.is_running(&sid("vm:100")));
     assert_eq!(pool.running(), 1);
 }
+
+#[test]
+fn ocf_sids_run_their_agent_and_move_by_location_record() {
+    let dummy = crate::ocf::agent::root_from_env().join("resource.d/heartbeat/Dummy");
+    if !dummy.is_file() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: no {}",
+            dummy.display()
+        );
+        eprintln!(
+            "notice: no {}, skipping the ocf dispatch test",
+            dummy.display()
+        );
+        return;
+    }
+    let mut f = Fixture::new("ocf");
+    let state = f.dir.join("dummy.state");
+    fs::write(
+        f.root().join("ha/resources.cfg"),
+        format!(
+            "ocf: d1\n\tagent heartbeat:Dummy\n\tparams state='{}'\n\nvm: 100\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    fs::create_dir_all(f.root().join("nodes/node1/ocf")).unwrap();
+    fs::write(f.root().join("nodes/node1/ocf/d1.conf"), "").unwrap();
+    let _ = f.env.cluster_state_update();
+    let id = sid("ocf:d1");
+    assert!(f.env.has_resource_type("ocf"));
+    assert_eq!(f.env.read_service_config().unwrap().0[&id].node, "node1");
+    assert!(!f.env.resource_check_running(&id).unwrap());
+    f.env.resource_start(&id).unwrap();
+    assert!(f.env.resource_check_running(&id).unwrap());
+    assert_eq!(
+        f.env
+            .resource_remove_locks(&id, &["backup"], "node1")
+            .unwrap(),
+        None
+    );
+    // A relocation: stopped here, the record moved to the target.
+    assert!(f.env.resource_migrate(&id, "node2", false).unwrap());
+    assert!(!state.exists());
+    assert!(f.root().join("nodes/node2/ocf/d1.conf").is_file());
+    assert!(!f.root().join("nodes/node1/ocf/d1.conf").exists());
+    // The CRM's recovery moves it on.
+    f.env.steal_service(&id, "node2", "node3").unwrap();
+    assert_eq!(f.env.read_service_config().unwrap().0[&id].node, "node3");
+    // Without its section the operations fail with the LRM's wording.
+    let e = f.env.resource_start(&sid("ocf:gone")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "missing resource configuration for 'ocf:gone'"
+    );
+}

@@ -494,8 +494,14 @@ impl Env for SimEnv {
         self.hw.borrow_mut().dynamic_node_stats()
     }
 
+    /// The simulator's plugins (01 §7): `vm`, `ct`, `fa`. An `ocf` sid
+    /// is unknown here, as any other type: the job raises
+    /// `unknown section type 'ocf'`.
     fn has_resource_type(&self, ty: &str) -> bool {
-        ty.parse::<ResourceType>().is_ok()
+        matches!(
+            ty.parse::<ResourceType>(),
+            Ok(ResourceType::Vm | ResourceType::Ct | ResourceType::Fa)
+        )
     }
 
     fn resource_check_running(&mut self, sid: &Sid) -> EnvResult<bool> {

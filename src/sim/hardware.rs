@@ -594,6 +594,15 @@ impl Hardware {
         &self.locks
     }
 
+    /// Sets the acquire/renewal time of an existing lock: the what-if
+    /// planner gives a lock the age it has on the live cluster, so it
+    /// expires when the real one would. A missing lock stays missing.
+    pub fn set_lock_time(&mut self, name: &str, time: Time) {
+        if let Some(l) = self.locks.get_mut(name) {
+            l.time = time;
+        }
+    }
+
     // --- watchdogs (01 §6.3), timed by the hardware clock ---
 
     /// Opens a watchdog for `node`; handles are unique per run.
@@ -806,6 +815,11 @@ impl Hardware {
         }
     }
 
+    /// Every node's run states (node → sid → running).
+    pub fn run_states(&self) -> &BTreeMap<String, BTreeMap<String, bool>> {
+        &self.run_state
+    }
+
     /// Power off: nothing runs on `node` any more.
     pub fn clear_run_state(&mut self, node: &str) {
         self.run_state.insert(node.to_string(), BTreeMap::new());
@@ -852,6 +866,14 @@ impl Hardware {
         let parsed = RulesFormat.parse("rules_config", text.as_bytes()).value;
         self.rules = Some((text, parsed));
         Ok(())
+    }
+
+    /// Replaces the rules file with `text` as given (the what-if
+    /// planner's proposed rules.cfg); its digest changes with the text,
+    /// so the manager recompiles the rules in its next round (02 §3.8).
+    pub fn set_rules_text(&mut self, text: &str) {
+        let parsed = RulesFormat.parse("rules_config", text.as_bytes()).value;
+        self.rules = Some((text.to_string(), parsed));
     }
 
     /// The parsed groups (absent file ⇒ empty text).

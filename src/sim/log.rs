@@ -16,6 +16,19 @@ pub fn format_line(level: &str, time: Time, id: &str, msg: &str) -> String {
     format!("{level:<5} {time:>5} {id:>12}: {msg}\n")
 }
 
+/// Splits a line written by [`format_line`] into its time, id and
+/// message (the level is dropped); `None` for anything else, such as the
+/// one-space line after an abnormal end.
+pub fn parse_line(line: &str) -> Option<(Time, &str, &str)> {
+    let rest = line.trim_start();
+    let (_level, rest) = rest.split_once(' ')?;
+    let rest = rest.trim_start();
+    let (time, rest) = rest.split_once(' ')?;
+    let time = time.parse().ok()?;
+    let (id, msg) = rest.trim_start().split_once(": ")?;
+    Some((time, id, msg.strip_suffix('\n').unwrap_or(msg)))
+}
+
 /// The level word a *daemon* environment prints (01 §3.2): `debug` is
 /// dropped (`None`), every other level is cut to its first 4 characters
 /// (`notice` → `noti`, `warning` → `warn`, `email` → `emai`).
@@ -92,6 +105,16 @@ impl Drop for LogSink {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn parse_line_inverts_format_line() {
+        let l = format_line("info", 240, "node1/crm", "recover service 'vm:1': a: b");
+        assert_eq!(
+            parse_line(&l),
+            Some((240, "node1/crm", "recover service 'vm:1': a: b"))
+        );
+        assert_eq!(parse_line(" "), None);
+    }
 
     #[test]
     fn line_format_matches_the_examples() {

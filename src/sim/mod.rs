@@ -10,7 +10,9 @@
 //! * [`run_loop`] drives everything in virtual time (01 §5);
 //! * [`log`] formats the compared log (01 §3), [`diff`] prints mismatches;
 //! * [`tester`] runs one scenario or a whole suite (01 §9);
-//! * [`live`] is the interactive simulator's real-time runtime (01 §10).
+//! * [`live`] is the interactive simulator's real-time runtime (01 §10);
+//! * [`whatif`] plans the effect of an event on a live cluster by
+//!   running the tester's loop from its state (issue 17).
 //!
 //! Invariant: outside [`live`], nothing here depends on wall-clock time,
 //! process ids or randomness for anything that reaches the log. File
@@ -29,6 +31,7 @@ pub mod run_loop;
 pub mod scenario;
 pub mod stats;
 pub mod tester;
+pub mod whatif;
 
 pub use env::SimEnv;
 pub use hardware::{Hardware, SharedHardware};

@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use super::cluster::Cluster;
 use super::commands::{parse_loop_command, LoopCommand};
 use super::env::DaemonKind;
-use super::hardware::{SharedHardware, ShutdownKind};
+use super::hardware::{Hardware, SharedHardware, ShutdownKind};
 use crate::env::{Env, EnvError, EnvResult, LogLevel, Time};
 
 /// Shortest loop (01 §5.2); more nodes make it `2 × nodes`.
@@ -42,6 +42,27 @@ pub enum Outcome {
     Aborted(EnvError),
 }
 
+/// Watches a run from outside without changing what it logs: the
+/// what-if planner (`super::whatif`) reads the hardware's truth after
+/// every daemon iteration and changes configuration at its event batch.
+/// The tester uses [`NoObserver`], so its logs cannot depend on this.
+pub trait Observer {
+    /// Called right before batch `index` (0-based, empty batches
+    /// counted) is applied at the hardware clock's time.
+    fn before_batch(&mut self, _index: usize, _hw: &mut Hardware) {}
+    /// Called right after batch `index` was applied.
+    fn after_batch(&mut self, _index: usize, _hw: &mut Hardware) {}
+    /// Called after each daemon iteration (and after each watchdog
+    /// power-off) with the time that iteration ran at.
+    fn after_step(&mut self, _time: Time, _hw: &Hardware) {}
+}
+
+/// The observer that watches nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
+
 /// One simulation run: the cluster plus the command schedule.
 #[derive(Debug)]
 pub struct Simulation {
@@ -53,6 +74,7 @@ pub struct Simulation {
     next_cmd_at: Time,
     skip_crm: i64,
     skip_lrm: i64,
+    batches_taken: usize,
 }
 
 impl Simulation {
@@ -68,6 +90,7 @@ impl Simulation {
             next_cmd_at: 0,
             skip_crm: 0,
             skip_lrm: 0,
+            batches_taken: 0,
         }
     }
 
@@ -80,9 +103,14 @@ impl Simulation {
     /// (01 §5.7): `exit simulation - done`, or at level `err` the error
     /// text followed by a line holding one space, upstream's shape.
     pub fn run(&mut self) -> Outcome {
+        self.run_observed(&mut NoObserver)
+    }
+
+    /// [`Simulation::run`] with `observer` watching (see [`Observer`]).
+    pub fn run_observed(&mut self, observer: &mut dyn Observer) -> Outcome {
         self.hw_log("info", "hardware", "starting simulation");
         let outcome = loop {
-            match self.one_loop() {
+            match self.one_loop(observer) {
                 Ok(true) => break Outcome::Done,
                 Ok(false) => {}
                 Err(e) => break Outcome::Aborted(e),
@@ -110,7 +138,7 @@ impl Simulation {
     }
 
     /// One loop (01 §5.2); `Ok(true)` when the simulation ends.
-    fn one_loop(&mut self) -> EnvResult<bool> {
+    fn one_loop(&mut self, observer: &mut dyn Observer) -> EnvResult<bool> {
         let serial_looptime = MIN_LOOP_TIME.max(2 * self.nodes.len() as Time);
         // Upstream aborts here; we switch to lockstep (module doc).
         let lockstep = serial_looptime >= MAX_LOOP_TIME;
@@ -127,11 +155,16 @@ impl Simulation {
             if lockstep {
                 self.set_now(start);
             }
+            let t = self.now();
             self.step_daemon(node, DaemonKind::Crm, first)?;
+            observer.after_step(t, &self.cluster.hw.borrow());
             // A power cycle in the CRM exit just created a fresh LRM; it
             // runs in this same loop (01 §5.2 step 3.2).
+            let t = self.now();
             self.step_daemon(node, DaemonKind::Lrm, first)?;
+            observer.after_step(t, &self.cluster.hw.borrow());
             self.watchdog_checks()?;
+            observer.after_step(self.now(), &self.cluster.hw.borrow());
             loop_end = loop_end.max(self.now());
         }
         self.set_now(loop_end);
@@ -159,10 +192,14 @@ impl Simulation {
                     }
                 }
                 Some(batch) => {
+                    let index = self.batches_taken;
+                    self.batches_taken += 1;
+                    observer.before_batch(index, &mut self.cluster.hw.borrow_mut());
                     for cmd in batch {
                         self.last_command_time = now;
                         self.command(&cmd)?;
                     }
+                    observer.after_batch(index, &mut self.cluster.hw.borrow_mut());
                 }
             }
         }

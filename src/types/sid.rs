@@ -8,8 +8,10 @@ use crate::types::text::is_space;
 use crate::word_enum;
 
 word_enum! {
-    /// A resource plugin type. `vm` and `ct` exist on real nodes; `fa`
-    /// ("failing agent") is the simulator's failure-injecting resource.
+    /// A resource plugin type. `vm` and `ct` exist on real nodes; `ocf`
+    /// (an OCF resource agent, docs/ocf.md) only with the etcd backend;
+    /// `fa` ("failing agent") is the simulator's failure-injecting
+    /// resource.
     pub enum ResourceType ("resource type") {
         /// QEMU virtual machine.
         Vm => "vm",
@@ -17,12 +19,15 @@ word_enum! {
         Ct => "ct",
         /// Simulated resource whose operations can be made to fail.
         Fa => "fa",
+        /// An OCF resource agent (`/usr/lib/ocf/resource.d/<provider>/<type>`).
+        Ocf => "ocf",
     }
 }
 
 impl ResourceType {
     /// Whether an automatic move of this type is a live migration
-    /// (`vm` only) rather than an offline relocation (03 §1.2).
+    /// (`vm` only) rather than an offline relocation (03 §1.2). An `ocf`
+    /// resource always moves by relocation (stop, then start elsewhere).
     pub fn migrates_live(self) -> bool {
         self == ResourceType::Vm
     }
@@ -133,6 +138,9 @@ mod tests {
         assert_eq!(odd.type_str(), "xy");
         assert_eq!(odd.name(), "a:b");
         assert_eq!(odd.resource_type(), None);
+        let ocf: Sid = "ocf:web-ip".parse().unwrap();
+        assert_eq!(ocf.resource_type(), Some(ResourceType::Ocf));
+        assert!(!ResourceType::Ocf.migrates_live());
     }
 
     #[test]

@@ -78,8 +78,8 @@ mod tests {
         assert_eq!(
             t,
             MuxTiming {
-                client_timeout: 8,
-                warn_after: 7,
+                client_timeout: 7,
+                warn_after: 6,
                 device_timeout: 4
             }
         );

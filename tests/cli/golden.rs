@@ -19,6 +19,7 @@ golden! {
     command_resolution => "resolution",
     argument_errors => "arguments",
     resources_add => "resources-add",
+    ocf_on_pve_backend => "ocf",
     resources_set => "resources-set",
     resources_remove => "resources-remove",
     resources_config => "resources-config",

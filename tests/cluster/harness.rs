@@ -174,7 +174,11 @@ impl Cluster {
         for tool in TOOLS {
             std::os::unix::fs::symlink(BIN, bin.join(tool)).unwrap();
         }
-        let endpoints: Vec<String> = (1..=n).map(|i| format!("http://{NET}.{i}:2379")).collect();
+        // The node's own member first (every member also listens on
+        // loopback), then the others.
+        let endpoints: Vec<String> = std::iter::once("http://127.0.0.1:2379".to_string())
+            .chain((1..=n).map(|i| format!("http://{NET}.{i}:2379")))
+            .collect();
         let node_cfg = dir.join("node.cfg");
         fs::write(
             &node_cfg,
@@ -186,8 +190,10 @@ impl Cluster {
         .unwrap();
         fs::write(dir.join("corosync.conf"), corosync_conf(n)).unwrap();
         let mut switch = Namespace::spawn({
+            // Its pid 1 waits for the end of its input: it ends with the
+            // test process, even one killed before its `Drop` runs.
             let mut c = ns::unshare(&["--net"]);
-            c.args(["sleep", "infinity"]).stdin(Stdio::null());
+            c.args(["sh", "-c", "read -r _"]).stdin(Stdio::piped());
             c
         });
         assert!(switch.running(), "the switch namespace ended");

@@ -4,7 +4,7 @@
 //! usage listing, `help`, shell completion and the man page all read this
 //! one table, so they cannot drift apart.
 
-use super::{crm_command, groups, resources, rules, status, CliError, Ctx, Params};
+use super::{crm_command, groups, resources, rules, status, what_if, CliError, Ctx, Params};
 
 /// A named format of an option value (06 §2.3, §3.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,7 +309,19 @@ const FORCE: Param = with_default(
     ),
     "0",
 );
-const RES_TYPE: Param = opt("type", Kind::Enum(&["ct", "vm"]), "Resource type.");
+const RES_TYPE: Param = opt("type", Kind::Enum(&["ct", "ocf", "vm"]), "Resource type.");
+const OCF_AGENT: Param = opt(
+    "agent",
+    Kind::Str { max_len: Some(256) },
+    "OCF resource agent as PROVIDER:TYPE, e.g. heartbeat:IPaddr2 (type 'ocf' only, etcd backend; an extension, docs/ocf.md).",
+);
+const OCF_PARAMS: Param = opt(
+    "params",
+    Kind::Str {
+        max_len: Some(4096),
+    },
+    "OCF agent parameters: space-separated key=value items, a value may be quoted with '...' or \"...\"; replaces all parameters (type 'ocf' only; an extension, docs/ocf.md).",
+);
 const DELETE: Param = opt(
     "delete",
     Kind::Format {
@@ -378,6 +390,44 @@ const STATUS_FORMAT: Param = with_default(
         "Output format (an extension: upstream prints text only).",
     ),
     "text",
+);
+
+const WHAT_IF_FORMAT: Param = with_default(
+    opt(
+        "output-format",
+        Kind::Enum(&["text", "json", "json-pretty"]),
+        "Output format: text lines, or an array of {sid, from, to, after_s, reason}.",
+    ),
+    "text",
+);
+const WHAT_IF_VERBOSE: Param = with_default(
+    opt(
+        "verbose",
+        Kind::Bool,
+        "Also print the simulation's log (the tester's format) on stderr.",
+    ),
+    "0",
+);
+const WHAT_IF_NODE: Param = with_comp(
+    req(
+        "node",
+        Kind::Format {
+            fmt: Fmt::NodeName,
+            max_len: None,
+        },
+        "The cluster node the event happens to.",
+    ),
+    Comp::Node,
+);
+const WHAT_IF_FILE: Param = req(
+    "file",
+    Kind::Str { max_len: None },
+    "A proposed rules.cfg (read from the local file system).",
+);
+const WHAT_IF_MODE: Param = req(
+    "mode",
+    Kind::Enum(&["basic", "static", "dynamic"]),
+    "The proposed scheduler mode (datacenter.cfg 'crs: ha=<mode>').",
 );
 
 const GROUP_ID: Param = with_comp(
@@ -554,6 +604,8 @@ pub static ADD: CmdDef = CmdDef {
     args: &["sid"],
     params: &[
         NEW_SID,
+        OCF_AGENT,
+        OCF_PARAMS,
         COMMENT,
         FAILBACK,
         GROUP_OPT,
@@ -574,6 +626,8 @@ pub static SET: CmdDef = CmdDef {
     args: &["sid"],
     params: &[
         SID,
+        OCF_AGENT,
+        OCF_PARAMS,
         COMMENT,
         DELETE,
         DIGEST,
@@ -671,6 +725,46 @@ pub static ARM: CmdDef = CmdDef {
     class: Class::Status,
     about: "Request re-arming the HA stack after it was disarmed.",
     run: crm_command::arm,
+};
+
+/// `what-if node-down`.
+pub static WHAT_IF_NODE_DOWN: CmdDef = CmdDef {
+    args: &["node"],
+    params: &[WHAT_IF_NODE, WHAT_IF_FORMAT, WHAT_IF_VERBOSE],
+    format_options: false,
+    class: Class::Cli,
+    about: "Show which services would move, where, when and why, if the node failed (an extension: simulates the live state; nothing is written).",
+    run: what_if::node_down,
+};
+
+/// `what-if maintenance`.
+pub static WHAT_IF_MAINTENANCE: CmdDef = CmdDef {
+    args: &["node"],
+    params: &[WHAT_IF_NODE, WHAT_IF_FORMAT, WHAT_IF_VERBOSE],
+    format_options: false,
+    class: Class::Cli,
+    about: "Show which services would move, where, when and why, if the node entered maintenance mode (an extension: simulates the live state; nothing is written).",
+    run: what_if::maintenance,
+};
+
+/// `what-if rules`.
+pub static WHAT_IF_RULES: CmdDef = CmdDef {
+    args: &["file"],
+    params: &[WHAT_IF_FILE, WHAT_IF_FORMAT, WHAT_IF_VERBOSE],
+    format_options: false,
+    class: Class::Cli,
+    about: "Show which services would move, where, when and why, if the given rules replaced rules.cfg (an extension: simulates the live state; nothing is written).",
+    run: what_if::rules,
+};
+
+/// `what-if crs`.
+pub static WHAT_IF_CRS: CmdDef = CmdDef {
+    args: &["mode"],
+    params: &[WHAT_IF_MODE, WHAT_IF_FORMAT, WHAT_IF_VERBOSE],
+    format_options: false,
+    class: Class::Cli,
+    about: "Show which services would move, where, when and why, if the HA scheduler mode changed (an extension: simulates the live state; nothing is written).",
+    run: what_if::crs,
 };
 
 /// `groupconfig`.
@@ -847,6 +941,14 @@ const RULES: &[(&str, Entry)] = &[
     ("remove", Entry::Cmd(&RULES_REMOVE)),
 ];
 
+/// `what-if` (our extension).
+const WHAT_IF: &[(&str, Entry)] = &[
+    ("node-down", Entry::Cmd(&WHAT_IF_NODE_DOWN)),
+    ("maintenance", Entry::Cmd(&WHAT_IF_MAINTENANCE)),
+    ("rules", Entry::Cmd(&WHAT_IF_RULES)),
+    ("crs", Entry::Cmd(&WHAT_IF_CRS)),
+];
+
 /// The top level of the tree, `help` included (upstream adds it to every
 /// tool).
 pub const TOP: &[(&str, Entry)] = &[
@@ -863,6 +965,7 @@ pub const TOP: &[(&str, Entry)] = &[
     ("groupset", Entry::Cmd(&GROUPSET)),
     ("groupremove", Entry::Cmd(&GROUPREMOVE)),
     ("rules", Entry::Group(RULES)),
+    ("what-if", Entry::Group(WHAT_IF)),
     ("help", Entry::Cmd(&HELP)),
 ];
 

@@ -1,7 +1,8 @@
 //! The `ha-manager` role (06 §9–§11): command resolution, argument parsing
 //! and the one place where errors become upstream's texts on stderr and
 //! exit status 255. The commands themselves live in one module per family
-//! ([`resources`], [`groups`], [`rules`], [`status`], [`crm_command`]);
+//! ([`resources`], [`groups`], [`rules`], [`status`], [`crm_command`],
+//! and our extension [`what_if`]);
 //! [`commands`] is the command table they are all registered in. Every
 //! write command rewrites its files through [`Ctx::write_section_file`],
 //! where [`rewrite_guard`] refuses a rewrite that would lose content
@@ -23,6 +24,7 @@ pub mod resources;
 pub mod rewrite_guard;
 pub mod rules;
 pub mod status;
+pub mod what_if;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;

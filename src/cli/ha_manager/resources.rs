@@ -7,14 +7,16 @@ use std::collections::BTreeSet;
 
 use super::{both, op_err, paths, CliError, Ctx, EditError, Params};
 use crate::cli::output;
-use crate::cluster::GuestKind;
+use crate::cluster::{ClusterStore, GuestKind};
 use crate::config::groups::GroupsConfig;
+use crate::config::ocf::{self, OcfParams, OcfSpec};
 use crate::config::resources::{Resource, ResourcesConfig, ResourcesFormat};
 use crate::config::rules::RulesFormat;
 use crate::config::section::{SectionFormat, Value};
 use crate::config::status::ManagerStatus;
 use crate::crm::placement::checker;
 use crate::crm::placement::CompiledRules;
+use crate::ocf::{agent::root_from_env, validate};
 use crate::types::text::split_list;
 use crate::types::{ConfiguredState, DisarmMode, OrUnknown, ServiceState, Sid};
 
@@ -206,9 +208,13 @@ pub fn add(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
             "invalid parameter 'group': ha groups have been migrated to rules",
         ));
     }
+    if ty == "ocf" {
+        return add_ocf(ctx, p, sid, &name);
+    }
     if ty != "vm" && ty != "ct" {
         return Err(op_err(format!("unknown section type '{ty}'")));
     }
+    refuse_ocf_options(p)?;
     let b = name.as_bytes();
     if !(b.len() >= 2 && (b'1'..=b'9').contains(&b[0]) && b.iter().all(u8::is_ascii_digit)) {
         return Err(op_err("invalid VMID"));
@@ -231,12 +237,138 @@ pub fn add(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
     })
 }
 
+/// `--agent`/`--params` given for a resource that is not `ocf`.
+fn refuse_ocf_options(p: &Params) -> Result<(), CliError> {
+    if p.get("agent").is_some() || p.get("params").is_some() {
+        return Err(op_err(
+            "error: --agent and --params are for resource type 'ocf' only",
+        ));
+    }
+    Ok(())
+}
+
+/// An `ocf` refusal: `error: ocf:<name>: <why>`.
+fn ocf_err(sid: &str, why: impl std::fmt::Display) -> CliError {
+    op_err(format!("error: {sid}: {why}"))
+}
+
+/// The `ocf` resources of the file but `sid`, for the `unique` check.
+fn other_ocf(cfg: &ResourcesConfig, sid: &str) -> Vec<(String, OcfSpec)> {
+    cfg.sections()
+        .filter(|(id, _)| id.as_str() != sid)
+        .filter_map(|(id, r)| r.ocf.clone().map(|o| (id.clone(), o)))
+        .collect()
+}
+
+/// Runs the add-time checks of docs/ocf.md (src/ocf/validate.rs) on the
+/// agents under `OCF_ROOT`.
+fn validate_ocf(cfg: &ResourcesConfig, sid: &str, spec: &OcfSpec) -> Result<(), CliError> {
+    let others = other_ocf(cfg, sid);
+    let refs: Vec<(&str, &OcfSpec)> = others.iter().map(|(id, o)| (id.as_str(), o)).collect();
+    validate::validate(&root_from_env(), sid, spec, &refs)
+        .map(|_| ())
+        .map_err(|e| op_err(format!("error: {e}")))
+}
+
+/// Writes the location record of a new `ocf` resource on this node,
+/// unless some node holds one already (docs/ocf.md).
+fn place_ocf(store: &dyn ClusterStore, name: &str) -> Result<(), String> {
+    if store.vmlist().get(name).is_some() {
+        return Ok(());
+    }
+    let node = store.local_node();
+    let rel = paths::guest_config("ocf", name, &node).ok_or("no location for ocf")?;
+    let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    store.create_dir(dir).map_err(|e| e.to_string())?;
+    store.write_atomic(&rel, b"").map_err(|e| e.to_string())
+}
+
+/// `add ocf:<name> --agent P:T [--params …]`: the etcd backend only;
+/// the name, agent and params syntax, then the agent's own checks, then
+/// the section and the location record.
+fn add_ocf(ctx: &mut Ctx, p: &Params, sid: String, name: &str) -> Result<(), CliError> {
+    validate::check_backend(ctx.store.backend()).map_err(op_err)?;
+    ocf::check_name(name).map_err(|e| ocf_err(&sid, e))?;
+    let agent = p
+        .get("agent")
+        .ok_or_else(|| ocf_err(&sid, "missing --agent PROVIDER:TYPE"))?;
+    let spec = OcfSpec {
+        agent: agent.parse().map_err(|e| ocf_err(&sid, e))?,
+        params: OcfParams::parse(p.get("params").unwrap_or_default())
+            .map_err(|e| ocf_err(&sid, e))?,
+    };
+    let cfg = ctx.resources()?;
+    if cfg.ids.contains_key(&sid) {
+        return Err(op_err(format!(
+            "create resource failed: resource ID '{sid}' already defined"
+        )));
+    }
+    validate_ocf(&cfg, &sid, &spec)?;
+    let parsed: Sid = sid
+        .parse()
+        .map_err(|e: crate::types::SidError| op_err(e.to_string()))?;
+    let mut res = Resource::new(parsed);
+    res.ocf = Some(spec);
+    apply_options(&mut res, p).map_err(op_err)?;
+    let force = force(p);
+    ctx.locked(Some("create resource failed"), |ctx| {
+        let mut file = ctx.resources_for_edit()?;
+        let cfg = &mut file.value;
+        if cfg.ids.contains_key(&sid) {
+            return Err(format!("resource ID '{sid}' already defined").into());
+        }
+        cfg.ids.insert(sid.clone(), Some(res));
+        ctx.write_section_file(paths::RESOURCES, &ResourcesFormat::default(), &file, force)?;
+        Ok(place_ocf(ctx.store, name)?)
+    })
+}
+
+/// The agent and params an `ocf` resource will have after `set`, when
+/// they change (`--agent`, `--params`, `--delete params`), checked as at
+/// `add`; `None` when they stay.
+fn ocf_update(
+    ctx: &mut Ctx,
+    p: &Params,
+    sid: &str,
+    delete: Option<&str>,
+) -> Result<Option<OcfSpec>, CliError> {
+    validate::check_backend(ctx.store.backend()).map_err(op_err)?;
+    let deleted = delete.is_some_and(|d| split_list(d).contains(&"params"));
+    if p.get("agent").is_none() && p.get("params").is_none() && !deleted {
+        return Ok(None);
+    }
+    let cfg = ctx.resources()?;
+    // A missing resource is reported under the lock, as for any type.
+    let Some(current) = cfg.get(sid).and_then(|r| r.ocf.clone()) else {
+        return Ok(None);
+    };
+    let mut spec = current;
+    if let Some(a) = p.get("agent") {
+        spec.agent = a.parse().map_err(|e| ocf_err(sid, e))?;
+    }
+    if let Some(text) = p.get("params") {
+        spec.params = OcfParams::parse(text).map_err(|e| ocf_err(sid, e))?;
+    }
+    if deleted {
+        spec.params = OcfParams::default();
+    }
+    validate_ocf(&cfg, sid, &spec)?;
+    Ok(Some(spec))
+}
+
 /// `set <sid> [OPTIONS]` (06 §10.2 update).
 pub fn set(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
     let digest = p.take("digest");
     let delete = p.take("delete");
     let raw_sid = p.take("sid").unwrap_or_default();
-    let (sid, _, _) = resolve_sid(ctx, &raw_sid)?;
+    let (sid, ty, _) = resolve_sid(ctx, &raw_sid)?;
+    let is_ocf = ty == "ocf";
+    let new_spec = if is_ocf {
+        ocf_update(ctx, p, &sid, delete.as_deref())?
+    } else {
+        refuse_ocf_options(p)?;
+        None
+    };
     if let Some(g) = p.get("group").filter(|g| !g.is_empty()) {
         let groups = ctx.groups()?;
         if groups_migrated(&groups) {
@@ -260,8 +392,21 @@ pub fn set(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
             return Err(format!("no such resource '{sid}'").into());
         };
         apply_options(res, p)?;
+        if let Some(spec) = new_spec {
+            res.ocf = Some(spec);
+        }
         if let Some(delete) = &delete {
             for k in split_list(delete) {
+                match k {
+                    "agent" if is_ocf => {
+                        return Err("unable to delete required option 'agent'"
+                            .to_string()
+                            .into())
+                    }
+                    // Already applied to the checked spec above.
+                    "params" if is_ocf => continue,
+                    _ => {}
+                }
                 if !OPTIONS.contains(&k) {
                     return Err(format!("no such option '{k}'").into());
                 }
@@ -348,8 +493,23 @@ pub fn remove(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
         if let Some(rules) = &rules {
             ctx.write_section_file(paths::RULES, &RulesFormat, rules, true)?;
         }
-        Ok(())
+        Ok(unplace_ocf(ctx.store, &sid)?)
     })
+}
+
+/// Removes the location record of a removed `ocf` resource (nothing for
+/// other types).
+fn unplace_ocf(store: &dyn ClusterStore, sid: &str) -> Result<(), String> {
+    let Some(name) = sid.strip_prefix("ocf:") else {
+        return Ok(());
+    };
+    let Some(guest) = store.vmlist().get(name).cloned() else {
+        return Ok(());
+    };
+    match paths::guest_config("ocf", name, &guest.node) {
+        Some(rel) => store.remove(&rel).map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
 }
 
 /// The affinity partners of a motion (06 §10.2 step 4).
@@ -476,4 +636,38 @@ pub fn relocate(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
 /// The configured SIDs, for completion.
 pub fn configured_sids(cfg: &ResourcesConfig) -> BTreeSet<String> {
     cfg.sections().map(|(id, _)| id.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::PmxcfsStore;
+    use std::fs;
+
+    #[test]
+    fn ocf_location_record_follows_add_and_remove() {
+        let dir = std::env::temp_dir().join(format!("pve-ha-cli-ocf-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(".members"),
+            r#"{"nodename":"node1","version":1,"cluster":{"name":"c","version":1,"nodes":1,"quorate":1},"nodelist":{"node1":{"id":1,"online":1}}}"#,
+        )
+        .unwrap();
+        let store = PmxcfsStore::new(&dir);
+        place_ocf(&store, "web-ip").unwrap();
+        let rec = dir.join(format!("nodes/{}/ocf/web-ip.conf", store.local_node()));
+        assert!(rec.is_file(), "{}", rec.display());
+        // Held elsewhere already: nothing new is written.
+        fs::create_dir_all(dir.join("nodes/zz/ocf")).unwrap();
+        fs::write(dir.join("nodes/zz/ocf/db.conf"), "").unwrap();
+        place_ocf(&store, "db").unwrap();
+        assert!(!dir
+            .join(format!("nodes/{}/ocf/db.conf", store.local_node()))
+            .exists());
+        unplace_ocf(&store, "ocf:db").unwrap();
+        assert!(!dir.join("nodes/zz/ocf/db.conf").exists());
+        unplace_ocf(&store, "vm:100").unwrap();
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

@@ -452,6 +452,11 @@ mod tests {
             res("VM:100   \n    max_restart 007\n\tstate enabled\n\tcomment  a  b \n").is_empty()
         );
         assert!(res("vm:100\n  max_restart +5\n\tstate enabled\n\n\n\nct: 102\n").is_empty());
+        // An ocf section's params quoting is formatting too.
+        assert!(
+            res("ocf: w\n\tparams  ip=\"1.2.3.4\"   nic='e0'\n\tagent heartbeat:IPaddr2\n")
+                .is_empty()
+        );
         assert!(rules("node-affinity: r1\n\tnodes node3:0,node1:2,node2\n\tresources vm:2,vm:1\n\tdisable 1\n").is_empty());
     }
 

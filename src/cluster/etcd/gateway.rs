@@ -93,6 +93,12 @@ pub struct Gateway {
     preferred: AtomicUsize,
 }
 
+/// The shortest time one endpoint is given within a call.
+const MIN_ATTEMPT: Duration = Duration::from_millis(300);
+/// A TCP connection to a live etcd member on the cluster network takes
+/// milliseconds; an address that does not answer is given up after this.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateway")
@@ -143,8 +149,15 @@ impl Gateway {
             let Some(left) = deadline.remaining() else {
                 return Err(EtcdError::Timeout);
             };
+            // A dead member (its address no longer answers ARP) or one
+            // cut from its leader would otherwise eat the whole deadline:
+            // each endpoint gets its share of what is left, so the others
+            // are still tried within the same call.
+            let share = (left / u32::try_from(n - i).unwrap_or(1))
+                .max(MIN_ATTEMPT)
+                .min(left);
             let endpoint = &self.endpoints[idx];
-            match self.attempt(endpoint, path, body, left) {
+            match self.attempt(endpoint, path, body, share) {
                 Ok(bytes) => {
                     self.preferred.store(idx, Ordering::Relaxed);
                     return Ok(bytes);
@@ -153,7 +166,11 @@ impl Gateway {
                     self.preferred.store(idx, Ordering::Relaxed);
                     return Err(e);
                 }
-                Err(Attempt::Retry(reason)) => last = Some((endpoint.clone(), reason)),
+                Err(Attempt::Retry(reason)) => {
+                    // The next call starts with the next endpoint.
+                    self.preferred.store((idx + 1) % n, Ordering::Relaxed);
+                    last = Some((endpoint.clone(), reason));
+                }
             }
         }
         match last {
@@ -176,6 +193,7 @@ impl Gateway {
             .header("Content-Type", "application/json")
             .config()
             .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(CONNECT_TIMEOUT)))
             .build()
             .send(body)
             .map_err(|e| Attempt::Retry(e.to_string()))?;
@@ -233,6 +251,25 @@ impl Gateway {
         };
         let resp: RangeResponse = self.call("/v3/kv/range", &req, deadline)?;
         Ok(resp.kvs.into_iter().find(|kv| kv.key == key))
+    }
+
+    /// Every pair whose key starts with `prefix` (keys only: values are
+    /// not fetched), read as [`Gateway::get`] reads.
+    pub fn keys_with_prefix(
+        &self,
+        prefix: &[u8],
+        serializable: bool,
+        deadline: Deadline,
+    ) -> Result<Vec<Vec<u8>>, EtcdError> {
+        let req = RangeRequest {
+            key: prefix.to_vec(),
+            range_end: prefix_end(prefix),
+            serializable,
+            keys_only: true,
+            ..RangeRequest::default()
+        };
+        let resp: RangeResponse = self.call("/v3/kv/range", &req, deadline)?;
+        Ok(resp.kvs.into_iter().map(|kv| kv.key).collect())
     }
 
     /// Whether a member answers at all (a serializable count, which needs
@@ -338,6 +375,20 @@ impl Gateway {
         )?;
         Ok((resp.ttl > 0).then_some(resp.ttl))
     }
+}
+
+/// The end of the key range of every key starting with `prefix`: the
+/// prefix with its last byte below 0xff incremented (etcd's rule; `\0`,
+/// "to the end", when every byte is 0xff).
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
 }
 
 #[cfg(test)]

@@ -64,6 +64,9 @@ pub struct RangeRequest {
     /// Count only, return no pairs.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub count_only: bool,
+    /// Return the keys without their values.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub keys_only: bool,
 }
 
 /// One stored pair.
@@ -295,6 +298,7 @@ mod tests {
             range_end: b"b".to_vec(),
             serializable: true,
             count_only: true,
+            keys_only: false,
         };
         assert_eq!(
             to_json(&r),

@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use crate::cluster::membership::Membership;
 use crate::cluster::paths;
-use crate::cluster::store::{ClusterStore, LockError, Members, StoreError, VmList};
+use crate::cluster::store::{
+    ClusterStore, Guest, GuestKind, LockError, Members, StoreError, VmList,
+};
 use crate::config::budget::Budget;
 use crate::config::node::BackendKind;
 use crate::env::Time;
@@ -229,9 +231,39 @@ impl ClusterStore for EtcdStore {
         self.membership.members().unwrap_or_default()
     }
 
-    /// No guests on plain Linux.
+    /// No guests on plain Linux; the "guest list" holds the OCF
+    /// resources' location records (`nodes/<node>/ocf/<name>.conf`,
+    /// docs/ocf.md), which place each resource on its node as a guest's
+    /// configuration file does. Unreadable: empty.
     fn vmlist(&self) -> VmList {
-        VmList::default()
+        let prefix = self.key("nodes/");
+        let keys = self
+            .gw
+            .keys_with_prefix(&prefix, !self.quorate(), self.deadline())
+            .unwrap_or_default();
+        let mut list = VmList::default();
+        for key in keys {
+            let Ok(rel) = std::str::from_utf8(&key[prefix.len()..]) else {
+                continue;
+            };
+            let mut parts = rel.split('/');
+            if let (Some(node), Some("ocf"), Some(file), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            {
+                if let Some(name) = file.strip_suffix(".conf") {
+                    if crate::config::ocf::check_name(name).is_ok() {
+                        list.ids.insert(
+                            name.to_string(),
+                            Guest {
+                                node: node.to_string(),
+                                kind: GuestKind::Other("ocf".to_string()),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        list
     }
 
     fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -456,7 +488,7 @@ mod tests {
             DEFAULT_PREFIX.into(),
             &Budget::plain_linux(),
         );
-        assert_eq!((s.lease_secs, s.timeout), (20, Duration::from_secs(3)));
+        assert_eq!((s.lease_secs, s.timeout), (18, Duration::from_secs(2)));
     }
 
     #[test]

@@ -14,6 +14,10 @@ pub enum Format {
     HaNodeList,
     /// `pve-ha-resource-id-list`: list of canonical SIDs.
     HaResourceIdList,
+    /// An OCF agent, `PROVIDER:TYPE` (docs/ocf.md; no upstream format).
+    OcfAgent,
+    /// An OCF params string, `key=value …` (docs/ocf.md).
+    OcfParams,
 }
 
 /// The type of a property.
@@ -155,6 +159,13 @@ pub fn check_format(format: Format, v: &str) -> Result<(), String> {
         Format::HaResourceIdList => split_list(v)
             .into_iter()
             .try_for_each(|e| e.parse::<Sid>().map(|_| ()).map_err(|err| err.to_string())),
+        Format::OcfAgent => v
+            .parse::<crate::config::ocf::OcfAgent>()
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Format::OcfParams => crate::config::ocf::OcfParams::parse(v)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
     }
 }
 
