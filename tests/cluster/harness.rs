@@ -585,7 +585,7 @@ impl Drop for Cluster {
             }
         }
         self.switch.kill();
-        if thread::panicking() {
+        if thread::panicking() || std::env::var_os("PVE_HA_KEEP_CLUSTER").is_some() {
             eprintln!("notice: keeping {} for inspection", self.dir.display());
         } else {
             let _ = fs::remove_dir_all(&self.dir);

@@ -1,10 +1,11 @@
 //! The floating address probe (issue 16 item 1): a network namespace of
-//! its own on the cluster's bridge (`10.77.0.250`) that asks, about three
-//! times a second, who answers ARP for the floating address. `arping -b`
-//! keeps broadcasting (it would otherwise unicast to the first answer
-//! only), so every owner answers every probe; each sample's distinct
-//! MACs go to `probe.log` (`<seconds> <mac> …`, the boot clock of the
-//! journals). Two MACs in one sample: the address was up on two nodes.
+//! its own on the cluster's bridge (`10.77.0.250`) that asks, about once
+//! a second, who answers ARP for the floating address. `arping -b` keeps
+//! broadcasting (it would otherwise unicast to the first answer only), so
+//! every owner answers every probe; `-c 2 -w 1` returns at the second
+//! answer or after a second. Each sample's distinct MACs go to
+//! `probe.log` (`<seconds> <mac> …`, the boot clock of the journals).
+//! Two MACs in one sample: the address was up on two nodes.
 
 #![allow(dead_code)]
 
@@ -82,7 +83,7 @@ impl Probe {
                     let t = now();
                     let out = Command::new(&prog)
                         .args(&pre)
-                        .args(["arping", "-b", "-c", "2", "-i", "0.2", "-w", "1", "-I", "eth0"])
+                        .args(["arping", "-b", "-c", "2", "-w", "1", "-I", "eth0"])
                         .arg(&target)
                         .stdin(Stdio::null())
                         .stderr(Stdio::null())
