@@ -315,8 +315,11 @@ mod drills {
         fn live(&mut self, fault: f64, mut done: impl FnMut(&mut Run) -> bool) -> Vec<String> {
             loop {
                 self.c.reap();
-                let nl = evidence::not_live(&self.journal(), RES);
+                // The condition first: a reset is journaled before the
+                // watcher reports it, so a journal read after a true
+                // condition already shows what the reset ended.
                 let d = done(self);
+                let nl = evidence::not_live(&self.journal(), RES);
                 if nl.is_empty() && d {
                     return Vec::new();
                 }
