@@ -177,14 +177,26 @@ mod drills {
                 .collect();
             let eps = format!("--endpoints={}", eps.join(","));
             let out = self.c.nodes[any - 1].up().run(
-                &["etcdctl", &eps, "--command-timeout=3s", "endpoint", "status"],
+                &[
+                    "etcdctl",
+                    &eps,
+                    "--command-timeout=3s",
+                    "endpoint",
+                    "status",
+                ],
                 secs(30),
             );
             out.stdout.lines().find_map(|l| {
                 let f: Vec<&str> = l.split(", ").collect();
-                (f.len() > 4 && f[4] == "true")
-                    .then(|| f[0].strip_prefix("http://10.77.0.")?.split(':').next()?.parse().ok())
-                    .flatten()
+                if f.len() > 4 && f[4] == "true" {
+                    f[0].strip_prefix("http://10.77.0.")?
+                        .split(':')
+                        .next()?
+                        .parse()
+                        .ok()
+                } else {
+                    None
+                }
             })
         }
 
@@ -272,7 +284,13 @@ mod drills {
                 .collect();
             let eps = format!("--endpoints={}", endpoints.join(","));
             let h = self.c.nodes[0].up().run(
-                &["etcdctl", &eps, "--command-timeout=3s", "endpoint", "health"],
+                &[
+                    "etcdctl",
+                    &eps,
+                    "--command-timeout=3s",
+                    "endpoint",
+                    "health",
+                ],
                 secs(30),
             );
             if h.code != 0 {
@@ -282,9 +300,9 @@ mod drills {
             if !st.contains("quorum OK") {
                 return Err(format!("no quorum: {st}"));
             }
-            let master_ok = st
-                .lines()
-                .any(|l| l.starts_with("master ") && l.contains("(active,") && !l.contains("disarm"));
+            let master_ok = st.lines().any(|l| {
+                l.starts_with("master ") && l.contains("(active,") && !l.contains("disarm")
+            });
             if !master_ok {
                 return Err(format!("no active master: {st}"));
             }
@@ -350,7 +368,12 @@ mod drills {
         fn kill(&self, i: usize, sig: &str, which: &[&str]) {
             let pn = &self.c.nodes[i - 1];
             let mut argv = vec!["kill".to_string(), format!("-{sig}")];
-            argv.extend(which.iter().filter_map(|w| pn.pids.get(*w)).map(|p| p.to_string()));
+            argv.extend(
+                which
+                    .iter()
+                    .filter_map(|w| pn.pids.get(*w))
+                    .map(|p| p.to_string()),
+            );
             let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
             pn.up().run(&argv, secs(10));
         }
@@ -493,7 +516,13 @@ mod drills {
         /// that should reset nobody).
         fn unexpected_resets(&self, since: f64) -> String {
             let v: Vec<String> = (1..=self.c.nodes.len())
-                .filter(|&i| self.c.drill().watcher.reset_at(i).is_some_and(|t| t >= since))
+                .filter(|&i| {
+                    self.c
+                        .drill()
+                        .watcher
+                        .reset_at(i)
+                        .is_some_and(|t| t >= since)
+                })
                 .map(|i| format!("node{i}"))
                 .collect();
             if v.is_empty() {
@@ -605,9 +634,15 @@ mod drills {
                 .up()
                 .run(&["sh", "-c", &put], secs(30))
                 .ok("datacenter.cfg");
-            say(&format!("{name} of node{t}, which runs {:?}", self.on_node(t)));
+            say(&format!(
+                "{name} of node{t}, which runs {:?}",
+                self.on_node(t)
+            ));
             let tell = format!("echo {kind} >/run/drill-shutdown");
-            self.c.nodes[t - 1].up().run(&["sh", "-c", &tell], secs(10)).ok("announce");
+            self.c.nodes[t - 1]
+                .up()
+                .run(&["sh", "-c", &tell], secs(10))
+                .ok("announce");
             let fault = now();
             self.kill(t, "TERM", &["lrm"]);
             let mut note = String::new();
@@ -648,7 +683,12 @@ mod drills {
             self.c.nodes[any - 1]
                 .up()
                 .run(
-                    &["etcdctl", "--endpoints=http://127.0.0.1:2379", "del", "/pve-ha/datacenter.cfg"],
+                    &[
+                        "etcdctl",
+                        "--endpoints=http://127.0.0.1:2379",
+                        "del",
+                        "/pve-ha/datacenter.cfg",
+                    ],
                     secs(30),
                 )
                 .ok("datacenter.cfg");
@@ -665,13 +705,23 @@ mod drills {
             (st.code == 0 && st.stdout.contains("quorum OK")).then_some(())
         });
         for r in &RES[..4] {
-            c.ha_manager(1, &["add", &format!("ocf:{r}"), "--agent", "heartbeat:Dummy"])
-                .ok("ha-manager add");
+            c.ha_manager(
+                1,
+                &["add", &format!("ocf:{r}"), "--agent", "heartbeat:Dummy"],
+            )
+            .ok("ha-manager add");
         }
         let params = format!("ip={VIP} cidr_netmask=24 nic=eth0");
         c.ha_manager(
             1,
-            &["add", "ocf:vip", "--agent", "heartbeat:IPaddr2", "--params", &params],
+            &[
+                "add",
+                "ocf:vip",
+                "--agent",
+                "heartbeat:IPaddr2",
+                "--params",
+                &params,
+            ],
         )
         .ok("ha-manager add vip");
         let mut run = Run {
@@ -699,7 +749,9 @@ mod drills {
                 .iter()
                 .rev()
                 .find(|o| o.fault <= t)
-                .map_or("setup".to_string(), |o| format!("{} on {}", o.name, o.place()))
+                .map_or("setup".to_string(), |o| {
+                    format!("{} on {}", o.name, o.place())
+                })
         };
         for d in &doubles {
             let _ = writeln!(report, "DOUBLE RUN during {}: {d}", during(d.at));
@@ -764,7 +816,10 @@ mod drills {
             .unwrap_or(1);
         let started = Instant::now();
         let mut run = bring_up("drills", Rule::Device(DEVICE_TIMEOUT), false);
-        say(&format!("cluster up in {:.0} s", started.elapsed().as_secs_f64()));
+        say(&format!(
+            "cluster up in {:.0} s",
+            started.elapsed().as_secs_f64()
+        ));
         // A drill that cannot even finish (the cluster never settles)
         // still leaves the verdict over what ran, and then fails.
         let aborted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -408,7 +408,11 @@ mod tests {
         );
         let ivs = intervals(&r);
         assert!(double_runs(&ivs, 100.0).is_empty());
-        let ends: Vec<_> = ivs.iter().filter(|i| i.node == "node1").map(|i| i.end).collect();
+        let ends: Vec<_> = ivs
+            .iter()
+            .filter(|i| i.node == "node1")
+            .map(|i| i.end)
+            .collect();
         assert_eq!(ends, vec![Some(20.0), Some(20.0)]);
         assert_eq!(not_live(&r, &["a", "b", "c"]), vec!["b", "c"]);
         assert_eq!(failover(&r, "a", "node1", 10.0), Some(20.2));
@@ -441,7 +445,10 @@ mod tests {
                    Unicast reply from 10.77.0.100 [AA:BB:CC:00:00:01]  0.6ms\n\
                    Unicast reply from 10.77.0.100 [aa:bb:cc:00:00:02]  0.7ms\n\
                    Unicast reply from 10.77.0.100 [aa:bb:cc:00:00:01]  0.7ms\nSent 2 probes\n";
-        assert_eq!(arping_macs(out), vec!["aa:bb:cc:00:00:01", "aa:bb:cc:00:00:02"]);
+        assert_eq!(
+            arping_macs(out),
+            vec!["aa:bb:cc:00:00:01", "aa:bb:cc:00:00:02"]
+        );
     }
 
     #[test]

@@ -293,7 +293,11 @@ impl Cluster {
         if self.drill.is_some() {
             // Shutdown detection reads the stand-in's job queue.
             let stub = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster/systemctl-stub");
-            let _ = write!(setup, " && mount --bind '{}' /bin/systemctl", stub.display());
+            let _ = write!(
+                setup,
+                " && mount --bind '{}' /bin/systemctl",
+                stub.display()
+            );
         }
         let node = Node::boot_in(&pn.dir, env, &pn.name, &setup);
         let port = format!("pvh{i}");
@@ -326,13 +330,8 @@ impl Cluster {
         if let Some(d) = &self.drill {
             let host = node.host_pid();
             let unshare = watchdog::ppid(host).expect("the node's unshare");
-            d.watcher.register(
-                i,
-                &pn.name,
-                host,
-                unshare,
-                pn.dir.join("watchdog-device"),
-            );
+            d.watcher
+                .register(i, &pn.name, host, unshare, pn.dir.join("watchdog-device"));
         }
         pn.node = Some(node);
     }
