@@ -685,7 +685,7 @@ fn an_unsafe_budget_is_refused_before_anything_is_touched() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "error: unsafe failover budget: lease 5 s must exceed watchdog client timeout 3 s \
-         + tick 1 s + device timeout 2 s + max loop time 3 s + skew margin 2 s = 11 s\n"
+         + tick 1 s + device timeout 2 s + max loop time 2 s + skew margin 2 s = 10 s\n"
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "", "nothing in /run");
     assert_eq!(fs::read(&device).unwrap(), b"untouched");

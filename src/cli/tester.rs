@@ -11,6 +11,7 @@ use clap::{ArgGroup, Parser};
 use super::output;
 use crate::config::fence;
 use crate::crm::placement::checker::rules_config_report;
+use crate::sim::fuzz::{fuzz_range, shrink, FuzzConfig};
 use crate::sim::tester::{self, Verdict};
 
 #[derive(Debug, Parser)]
@@ -19,7 +20,7 @@ use crate::sim::tester::{self, Verdict};
     version,
     about = "Run upstream-compatible HA regression checks",
     arg_required_else_help = true,
-    group(ArgGroup::new("mode").required(true).args(["dir", "suite", "fence_config", "rules_config"]))
+    group(ArgGroup::new("mode").required(true).args(["dir", "suite", "fuzz", "fence_config", "rules_config"]))
 )]
 struct Args {
     /// Run the scenario in DIR: write DIR/status/ (the log to
@@ -38,9 +39,38 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     suite: Option<PathBuf>,
 
-    /// Parallel scenario runs for --suite (default: the number of cores).
-    #[arg(long, short = 'j', value_name = "N", requires = "suite")]
+    /// Parallel runs for --suite and --fuzz (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
+
+    /// Run randomized fault schedules for seeds A..B (inclusive) with
+    /// invariants checked at every simulated second; print each
+    /// violation, shrink the failing seeds into scenario directories
+    /// (see --out), and end with `N seeds, V violations, T s`.
+    #[arg(long, value_name = "A..B", value_parser = parse_range)]
+    fuzz: Option<(u64, u64)>,
+
+    /// Node count range of --fuzz.
+    #[arg(long, value_name = "A..B", value_parser = parse_range, default_value = "3..7", requires = "fuzz")]
+    nodes: (u64, u64),
+
+    /// Initial service count range of --fuzz.
+    #[arg(long, value_name = "A..B", value_parser = parse_range, default_value = "5..50", requires = "fuzz")]
+    services: (u64, u64),
+
+    /// With --fuzz: print per-kind counts and the exclusion rules.
+    #[arg(long, requires = "fuzz")]
+    stats: bool,
+
+    /// With --fuzz: where shrunk failing seeds are written as scenario
+    /// directories (at most 5 are shrunk).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "fuzz-failures",
+        requires = "fuzz"
+    )]
+    out: PathBuf,
 
     /// Print the fence-device report of FILE (which nodes get which agent
     /// command on each try), as upstream's fence config test does.
@@ -71,11 +101,19 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     if let Some(path) = &args.rules_config {
         return rules_report(path);
     }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if let Some(dir) = &args.suite {
-        let jobs = args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         return suite(dir, jobs);
+    }
+    if let Some((first, last)) = args.fuzz {
+        let cfg = FuzzConfig {
+            nodes: (args.nodes.0 as usize, args.nodes.1 as usize),
+            services: (args.services.0 as usize, args.services.1 as usize),
+            ..FuzzConfig::default()
+        };
+        return fuzz(first, last, jobs, &cfg, args.stats, &args.out);
     }
     match &args.dir {
         Some(dir) => {
@@ -87,6 +125,58 @@ pub fn main(argv: Vec<OsString>) -> i32 {
         }
         None => super::dispatch::EXIT_USAGE,
     }
+}
+
+/// `A..B` (inclusive) with `A <= B`; a single number `A` means `A..A`.
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s.split_once("..").unwrap_or((s, s));
+    let num = |t: &str| t.trim().parse::<u64>().map_err(|e| format!("'{t}': {e}"));
+    let (a, b) = (num(a)?, num(b)?);
+    if a > b {
+        return Err(format!("empty range {a}..{b}"));
+    }
+    Ok((a, b))
+}
+
+/// Most failing seeds shrunk by one `--fuzz` run (shrinking replays a
+/// seed a few hundred times).
+const MAX_SHRUNK: usize = 5;
+
+/// Runs `--fuzz`: violations, optional stats, shrunk scenarios, summary.
+fn fuzz(first: u64, last: u64, jobs: usize, cfg: &FuzzConfig, stats: bool, out: &Path) -> i32 {
+    // Wall-clock time only for the summary line, never for generation.
+    let started = std::time::Instant::now();
+    let report = fuzz_range(first, last, jobs, cfg);
+    let secs = started.elapsed().as_secs_f64();
+    for r in &report.failures {
+        if let Some(v) = &r.violation {
+            output::print(&format!("seed {}: {v}\n", r.seed));
+        }
+    }
+    if stats {
+        output::print(&report.stats.report());
+    }
+    for r in report.failures.iter().take(MAX_SHRUNK) {
+        let Some(s) = shrink::shrink(r.seed, cfg) else {
+            continue;
+        };
+        match shrink::write_scenario(out, &s, cfg) {
+            Ok(dir) => output::print(&format!(
+                "seed {}: shrunk to {} commands ({}): {}\n",
+                r.seed,
+                s.commands_after,
+                s.violation.invariant,
+                dir.display()
+            )),
+            Err(e) => output::error(format!("unable to write into '{}': {e}", out.display())),
+        }
+    }
+    output::print(&format!(
+        "{} seeds, {} violations, {secs:.1} s\n",
+        report.seeds,
+        report.failures.len()
+    ));
+    i32::from(!report.failures.is_empty())
 }
 
 /// Prints the 04 §6.6 report for one rules file; the file name in

@@ -146,6 +146,12 @@ impl Lrm {
         self.shutdown_request.is_some()
     }
 
+    /// Whether the LRM's last view of the manager status places a service
+    /// on its node (the `active` state's idle rule, 05 §6).
+    pub fn has_configured_service(&self) -> bool {
+        self.view.has_configured_service_on(&self.node)
+    }
+
     /// Whether the LRM holds an open watchdog connection.
     pub fn has_watchdog(&self) -> bool {
         self.protection.has_watchdog()

@@ -18,6 +18,7 @@ use std::sync::MutexGuard;
 use super::hardware::{Hardware, LockOutcome, SharedHardware, CFS_ERROR, DEFAULT_NODE_VERSION};
 use super::live::clock::LiveClock;
 use super::log::daemon_level;
+use super::probe::JobOp;
 use super::resources;
 use crate::config::datacenter::DatacenterConfig;
 use crate::config::groups::GroupsConfig;
@@ -45,6 +46,7 @@ pub use crate::types::Daemon as DaemonKind;
 pub struct SimEnv {
     hw: SharedHardware,
     node: String,
+    kind: DaemonKind,
     id: String,
     clock: Time,
     loop_delay: i64,
@@ -81,6 +83,7 @@ impl SimEnv {
         SimEnv {
             hw,
             node: node.to_string(),
+            kind,
             id: format!("{node}/{suffix}"),
             clock: 0,
             loop_delay: 0,
@@ -114,6 +117,7 @@ impl SimEnv {
         SimEnv {
             hw: self.hw.clone(),
             node: self.node.clone(),
+            kind: self.kind,
             id: self.id.clone(),
             clock: self.clock,
             loop_delay: 0,
@@ -235,6 +239,14 @@ impl SimEnv {
             Some(LockOutcome::Renewed) => true,
             Some(LockOutcome::Denied) | None => false,
         }
+    }
+
+    /// Reports a resource job to the fuzzer's probe, if one is installed.
+    fn probe_job(&self, sid: &Sid, op: JobOp) {
+        let now = self.now();
+        self.hw
+            .borrow_mut()
+            .probe_job(&self.node, sid.as_str(), op, now);
     }
 
     /// A release (free of loop delay); fails without quorum.
@@ -402,7 +414,10 @@ impl Env for SimEnv {
     }
 
     fn watchdog_open(&mut self) -> EnvResult<WatchdogHandle> {
-        Ok(WatchdogHandle(self.hw().watchdog_open(&self.node)))
+        let mut hw = self.hw();
+        let handle = hw.watchdog_open(&self.node);
+        hw.probe_watchdog_kind(&handle, self.kind);
+        Ok(WatchdogHandle(handle))
     }
 
     fn watchdog_update(&mut self, handle: &WatchdogHandle) -> EnvResult<()> {
@@ -509,14 +524,17 @@ impl Env for SimEnv {
     }
 
     fn resource_start(&mut self, sid: &Sid) -> EnvResult<()> {
+        self.probe_job(sid, JobOp::Start);
         resources::start(self, sid)
     }
 
     fn resource_shutdown(&mut self, sid: &Sid, _timeout: Option<&str>) -> EnvResult<()> {
+        self.probe_job(sid, JobOp::Shutdown);
         resources::shutdown(self, sid)
     }
 
     fn resource_migrate(&mut self, sid: &Sid, target: &str, online: bool) -> EnvResult<bool> {
+        self.probe_job(sid, JobOp::Migrate);
         resources::migrate(self, sid, target, online)
     }
 

@@ -19,6 +19,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::log::LogSink;
+use super::probe::{JobOp, Probe, ProbeFinding};
 use super::scenario::Scenario;
 use crate::cluster::{ServiceDefaults, ServiceOptions};
 use crate::config::datacenter::{CrsMode, DatacenterConfig};
@@ -334,6 +335,8 @@ pub struct Hardware {
     log_hook: HookSlot,
     /// Whether the harness's stderr warnings (01 §4.6 `unlock`) are printed.
     pub(super) echo_stderr: bool,
+    /// The fuzzer's probe (`super::probe`); `None` outside the fuzzer.
+    probe: Option<Box<Probe>>,
 }
 
 /// The simulator's sid rule (01 §2.5 step 2): `vm|ct|fa` and digits.
@@ -432,6 +435,7 @@ impl Hardware {
             log: LogSink::new(),
             log_hook: HookSlot::default(),
             echo_stderr: false,
+            probe: None,
         }
     }
 
@@ -548,8 +552,12 @@ impl Hardware {
     /// Acquires or renews `name` for `owner` at `now`. The caller checks
     /// quorum first and logs `got lock` on [`LockOutcome::Acquired`].
     pub fn acquire_lock(&mut self, name: &str, owner: &str, now: Time) -> LockOutcome {
+        let double_grant = self
+            .probe
+            .as_ref()
+            .is_some_and(|p| p.double_grant_agent_lock && name.starts_with("ha_agent_"));
         match self.locks.get_mut(name) {
-            Some(l) if now - l.time <= LOCK_LIFETIME => {
+            Some(l) if now - l.time <= LOCK_LIFETIME && (l.node == owner || !double_grant) => {
                 if l.node == owner {
                     l.time = now;
                     LockOutcome::Renewed
@@ -558,8 +566,11 @@ impl Hardware {
                 }
             }
             Some(l) => {
-                l.node = owner.to_string();
+                let from = std::mem::replace(&mut l.node, owner.to_string());
                 l.time = now;
+                if from != owner && self.probe.is_some() {
+                    self.probe_takeover(name, &from, owner);
+                }
                 LockOutcome::Acquired
             }
             None => {
@@ -572,6 +583,70 @@ impl Hardware {
                 );
                 LockOutcome::Acquired
             }
+        }
+    }
+
+    /// The probe's judgement of a lock takeover (see `super::probe`).
+    fn probe_takeover(&mut self, name: &str, from: &str, to: &str) {
+        let now = self.time;
+        let Some(probe) = self.probe.as_mut() else {
+            return;
+        };
+        let Some(kind) = Probe::lock_kind(name, from) else {
+            return;
+        };
+        let last_fed = self
+            .watchdogs
+            .iter()
+            .filter(|(h, wd)| wd.node == from && probe.watchdog_kinds.get(*h) == Some(&kind))
+            .map(|(_, wd)| wd.update_time)
+            .max();
+        if let Some(t) = last_fed.filter(|t| now - t <= WATCHDOG_TIMEOUT) {
+            probe.findings.push(ProbeFinding::EarlyTakeover {
+                time: now,
+                lock: name.to_string(),
+                from: from.to_string(),
+                to: to.to_string(),
+                last_fed: t,
+            });
+        }
+    }
+
+    /// Installs the fuzzer's probe (replacing any earlier one).
+    pub fn set_probe(&mut self, probe: Probe) {
+        self.probe = Some(Box::new(probe));
+    }
+
+    /// The fuzzer's probe, if installed.
+    pub fn probe_mut(&mut self) -> Option<&mut Probe> {
+        self.probe.as_deref_mut()
+    }
+
+    /// Tells the probe which daemon opened `handle` (nothing without one).
+    pub fn probe_watchdog_kind(&mut self, handle: &str, kind: crate::types::Daemon) {
+        if let Some(p) = self.probe.as_mut() {
+            p.watchdog_kinds.insert(handle.to_string(), kind);
+        }
+    }
+
+    /// The probe's judgement of a resource job of `node`'s LRM at its
+    /// clock `now`: the node must hold its unexpired agent lock.
+    pub fn probe_job(&mut self, node: &str, sid: &str, op: JobOp, now: Time) {
+        if self.probe.is_none() {
+            return;
+        }
+        let name = format!("ha_agent_{node}_lock");
+        let held = self
+            .locks
+            .get(&name)
+            .is_some_and(|l| l.node == node && now - l.time <= LOCK_LIFETIME);
+        if let (false, Some(p)) = (held, self.probe.as_mut()) {
+            p.findings.push(ProbeFinding::JobWithoutLock {
+                time: now,
+                node: node.to_string(),
+                sid: sid.to_string(),
+                op,
+            });
         }
     }
 

@@ -13,9 +13,13 @@
 //! * [`live`] is the interactive simulator's real-time runtime (01 §10);
 //! * [`whatif`] plans the effect of an event on a live cluster by
 //!   running the tester's loop from its state (issue 17).
+//! * [`fuzz`] runs randomized fault schedules with invariant checks
+//!   (issue 17), through the run loop's `Observer` and the hardware's
+//!   optional [`probe`].
 //!
 //! Invariant: outside [`live`], nothing here depends on wall-clock time,
-//! process ids or randomness for anything that reaches the log. File
+//! process ids or randomness for anything that reaches the log (the
+//! fuzzer's randomness is a seeded PRNG that only chooses the `cmdlist`). File
 //! access is confined to [`scenario`] (reading inputs), [`tester`] (status
 //! directory) and [`live`] (its working directory).
 
@@ -23,9 +27,11 @@ pub mod cluster;
 pub mod commands;
 pub mod diff;
 pub mod env;
+pub mod fuzz;
 pub mod hardware;
 pub mod live;
 pub mod log;
+pub mod probe;
 pub mod resources;
 pub mod run_loop;
 pub mod scenario;

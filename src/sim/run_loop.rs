@@ -43,18 +43,31 @@ pub enum Outcome {
 }
 
 /// Watches a run from outside without changing what it logs: the
-/// what-if planner (`super::whatif`) reads the hardware's truth after
-/// every daemon iteration and changes configuration at its event batch.
-/// The tester uses [`NoObserver`], so its logs cannot depend on this.
+/// what-if planner (`super::whatif`) and the fuzzer (`super::fuzz`) read
+/// the hardware's truth after every daemon iteration (one simulated
+/// second each), after every watchdog check and around every applied
+/// batch — every point at which the simulated hardware can change — and
+/// the fuzzer supplies batches once the schedule runs dry. An observer
+/// never logs, so a run with one writes the same log as without; the
+/// tester uses [`NoObserver`], whose hooks do nothing.
 pub trait Observer {
     /// Called right before batch `index` (0-based, empty batches
     /// counted) is applied at the hardware clock's time.
     fn before_batch(&mut self, _index: usize, _hw: &mut Hardware) {}
     /// Called right after batch `index` was applied.
     fn after_batch(&mut self, _index: usize, _hw: &mut Hardware) {}
-    /// Called after each daemon iteration (and after each watchdog
-    /// power-off) with the time that iteration ran at.
-    fn after_step(&mut self, _time: Time, _hw: &Hardware) {}
+    /// The state after a daemon iteration that ran at `ran_at` (or after
+    /// a watchdog check or a batch, `ran_at == now`), at hardware time
+    /// `now`. An error ends the run like a daemon error
+    /// (`Outcome::Aborted`).
+    fn after_step(&mut self, _cluster: &Cluster, _ran_at: Time, _now: Time) -> EnvResult<()> {
+        Ok(())
+    }
+    /// The next batch when no scheduled one is left, or `None` to let the
+    /// run end once it has been quiet long enough (01 §5.7).
+    fn next_batch(&mut self, _cluster: &Cluster, _now: Time) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// The observer that watches nothing.
@@ -157,14 +170,14 @@ impl Simulation {
             }
             let t = self.now();
             self.step_daemon(node, DaemonKind::Crm, first)?;
-            observer.after_step(t, &self.cluster.hw.borrow());
+            self.observe(observer, t)?;
             // A power cycle in the CRM exit just created a fresh LRM; it
             // runs in this same loop (01 §5.2 step 3.2).
             let t = self.now();
             self.step_daemon(node, DaemonKind::Lrm, first)?;
-            observer.after_step(t, &self.cluster.hw.borrow());
+            self.observe(observer, t)?;
             self.watchdog_checks()?;
-            observer.after_step(self.now(), &self.cluster.hw.borrow());
+            self.observe(observer, self.now())?;
             loop_end = loop_end.max(self.now());
         }
         self.set_now(loop_end);
@@ -185,7 +198,11 @@ impl Simulation {
             return Ok(false);
         }
         if self.loop_count.is_multiple_of(LOOPS_PER_BATCH) {
-            match self.batches.pop_front() {
+            let batch = match self.batches.pop_front() {
+                Some(b) => Some(b),
+                None => observer.next_batch(&self.cluster, now),
+            };
+            match batch {
                 None => {
                     if now - self.last_command_time > IDLE_END {
                         return Ok(true);
@@ -200,11 +217,18 @@ impl Simulation {
                         self.command(&cmd)?;
                     }
                     observer.after_batch(index, &mut self.cluster.hw.borrow_mut());
+                    self.observe(observer, now)?;
                 }
             }
         }
         self.loop_count += 1;
         Ok(false)
+    }
+
+    /// Lets the observer look at the state after a step that ran at
+    /// `ran_at`.
+    fn observe(&self, observer: &mut dyn Observer, ran_at: Time) -> EnvResult<()> {
+        observer.after_step(&self.cluster, ran_at, self.now())
     }
 
     /// Runs (or skips) one daemon of `node` if it exists, moves the

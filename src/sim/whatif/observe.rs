@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use super::{Event, Move};
 use crate::config::rules::{RuleKind, RulesFormat};
-use crate::env::Time;
+use crate::env::{EnvResult, Time};
+use crate::sim::cluster::Cluster;
 use crate::sim::hardware::Hardware;
 use crate::sim::log::parse_line;
 use crate::sim::run_loop::Observer;
@@ -265,11 +266,12 @@ impl Observer for Watch {
         }
     }
 
-    fn after_step(&mut self, time: Time, hw: &Hardware) {
+    fn after_step(&mut self, cluster: &Cluster, time: Time, _now: Time) -> EnvResult<()> {
         if self.t0.is_none() {
-            return;
+            return Ok(());
         }
-        for (sid, p) in places(hw) {
+        let hw = cluster.hw.borrow();
+        for (sid, p) in places(&hw) {
             match self.now.get(&sid) {
                 Some((old, _)) if *old == p => {}
                 _ => {
@@ -277,5 +279,6 @@ impl Observer for Watch {
                 }
             }
         }
+        Ok(())
     }
 }
