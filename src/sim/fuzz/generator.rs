@@ -114,6 +114,11 @@ pub struct Generator {
     /// A power-off, reboot, shutdown or network-off was drawn for the
     /// batch being drawn (rule `upstream-lost-migration-result-errors`).
     disrupted: bool,
+    /// A migrate, relocate or `enable-node-maintenance` (which migrates
+    /// the node's services away) was drawn for the batch being drawn
+    /// (rule `upstream-lost-migration-result-errors`: no disruption in
+    /// the same batch, seed 46999).
+    migrating: bool,
     /// Nodes an `enable-node-maintenance` was ever drawn for (rule
     /// `upstream-maintenance-stops-without-lock`).
     maint_drawn: Vec<String>,
@@ -256,6 +261,7 @@ impl Generator {
             deleted: Vec::new(),
             disarm_drawn: false,
             disrupted: false,
+            migrating: false,
             maint_drawn: Vec::new(),
             follow_ups: Vec::new(),
             stats: SeedStats::default(),
@@ -371,6 +377,7 @@ impl Generator {
         self.deleted.clear();
         self.disarm_drawn = false;
         self.disrupted = false;
+        self.migrating = false;
         let n = self.rng.range(1, 3);
         let mut batch = Vec::new();
         for (kind, node) in std::mem::take(&mut self.follow_ups) {
@@ -415,7 +422,7 @@ impl Generator {
             self.stats.rule("sim-watchdog-expires-on-requorum");
             return None;
         }
-        if DISRUPTIVE.contains(&kind) && any_unread_migration(cluster) {
+        if DISRUPTIVE.contains(&kind) && (self.migrating || any_unread_migration(cluster)) {
             self.stats.rule("upstream-lost-migration-result-errors");
             return None;
         }
@@ -456,6 +463,11 @@ impl Generator {
                     self.stats.rule("upstream-maintenance-stops-without-lock");
                     return None;
                 }
+                if self.disrupted || shutdown_pending(cluster) {
+                    self.stats.rule("upstream-lost-migration-result-errors");
+                    return None;
+                }
+                self.migrating = true;
                 self.maint_drawn.push(node.clone());
                 (kind, format!("crm {node} enable-node-maintenance"))
             }
@@ -507,8 +519,14 @@ impl Generator {
                         self.deleted.push(sid.clone());
                         (kind, format!("service {sid} delete"))
                     }
-                    "service-migrate" => (kind, format!("service {sid} migrate {node}")),
-                    "service-relocate" => (kind, format!("service {sid} relocate {node}")),
+                    "service-migrate" => {
+                        self.migrating = true;
+                        (kind, format!("service {sid} migrate {node}"))
+                    }
+                    "service-relocate" => {
+                        self.migrating = true;
+                        (kind, format!("service {sid} relocate {node}"))
+                    }
                     _ => {
                         let state = ["started", "stopped", "disabled", "ignored"]
                             [self.rng.weighted(&[40, 25, 20, 15])];

@@ -87,7 +87,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         name: "upstream-lost-migration-result-errors",
-        reason: "03 §3 (EWRONG_NODE): a migration result lost before the manager read it (LRM restarted, rebooted, powered off) leaves the service registered on the target, and the manager puts it in 'error'; no power-off/reboot/shutdown/restart-lrm of a node whose LRM holds an unread migration result; as a quorum loss gets the holder reset by its watchdog, no power-off/reboot/shutdown/network-off of any node while any LRM holds one, and no migrate/relocate in a batch with such an action or while a shutdown is pending (seeds 16476, 78192) (findings: tests/scenarios/test-fuzz-finding-lost-migration-result, test-fuzz-finding-lost-migration-result-quorum)",
+        reason: "03 §3 (EWRONG_NODE): a migration result lost before the manager read it (LRM restarted, rebooted, powered off) leaves the service registered on the target, and the manager puts it in 'error'; no power-off/reboot/shutdown/restart-lrm of a node whose LRM holds an unread migration result; as a quorum loss gets the holder reset by its watchdog, no power-off/reboot/shutdown/network-off of any node while any LRM holds one, and no migrate/relocate/enable-node-maintenance in a batch with such an action or while a shutdown is pending, nor such an action after one in the same batch (seeds 16476, 78192, 46999) (findings: tests/scenarios/test-fuzz-finding-lost-migration-result, test-fuzz-finding-lost-migration-result-quorum)",
     },
     Rule {
         name: "upstream-delete-while-disarmed-aborts-recovery",
