@@ -179,8 +179,8 @@ pub(crate) fn host_name() -> String {
 }
 
 /// A little per-process jitter so that many contenders started at the
-/// same moment do not retry in lock step.
-fn jitter() -> Duration {
+/// same moment do not retry in lock step (both backends' domain locks).
+pub(crate) fn jitter() -> Duration {
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())

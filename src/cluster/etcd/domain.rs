@@ -20,7 +20,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
+
+use crate::cluster::pmxcfs::jitter;
 
 use super::gateway::{Deadline, EtcdError, Gateway};
 use super::locks::put_if_absent;
@@ -83,17 +85,6 @@ impl Default for DomainLocks {
             wait: ACQUIRE_BUDGET,
         }
     }
-}
-
-/// A little per-process jitter so that editors started together do not
-/// retry in lock step (as the pmxcfs backend does).
-fn jitter() -> Duration {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let seed = u64::from(nanos) ^ u64::from(std::process::id()).wrapping_mul(2_654_435_761);
-    Duration::from_millis(seed % 50)
 }
 
 impl DomainLocks {
