@@ -132,8 +132,8 @@ pub fn run_with_status_dir(
     Ok(result)
 }
 
-/// The text of a panic payload.
-fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+/// The text of a panic payload (also the fuzzer's).
+pub(crate) fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         s.to_string()
     } else if let Some(s) = p.downcast_ref::<String>() {

@@ -227,14 +227,25 @@ pub fn add(ctx: &mut Ctx, p: &mut Params) -> Result<(), CliError> {
     apply_options(&mut res, p).map_err(op_err)?;
     let force = force(p);
     ctx.locked(Some("create resource failed"), |ctx| {
-        let mut file = ctx.resources_for_edit()?;
-        let cfg = &mut file.value;
-        if cfg.ids.contains_key(&sid) {
-            return Err(format!("resource ID '{sid}' already defined").into());
-        }
-        cfg.ids.insert(sid.clone(), Some(res));
-        ctx.write_section_file(paths::RESOURCES, &ResourcesFormat::default(), &file, force)
+        insert_resource(ctx, &sid, res, force)
     })
+}
+
+/// The locked part of `add`: a new section `sid`, refused if the id is
+/// taken, written back (guarded by `rewrite_guard` unless `force`).
+fn insert_resource(
+    ctx: &mut Ctx<'_>,
+    sid: &str,
+    res: Resource,
+    force: bool,
+) -> Result<(), EditError> {
+    let mut file = ctx.resources_for_edit()?;
+    let cfg = &mut file.value;
+    if cfg.ids.contains_key(sid) {
+        return Err(format!("resource ID '{sid}' already defined").into());
+    }
+    cfg.ids.insert(sid.to_string(), Some(res));
+    ctx.write_section_file(paths::RESOURCES, &ResourcesFormat::default(), &file, force)
 }
 
 /// `--agent`/`--params` given for a resource that is not `ocf`.
@@ -312,13 +323,7 @@ fn add_ocf(ctx: &mut Ctx, p: &Params, sid: String, name: &str) -> Result<(), Cli
     apply_options(&mut res, p).map_err(op_err)?;
     let force = force(p);
     ctx.locked(Some("create resource failed"), |ctx| {
-        let mut file = ctx.resources_for_edit()?;
-        let cfg = &mut file.value;
-        if cfg.ids.contains_key(&sid) {
-            return Err(format!("resource ID '{sid}' already defined").into());
-        }
-        cfg.ids.insert(sid.clone(), Some(res));
-        ctx.write_section_file(paths::RESOURCES, &ResourcesFormat::default(), &file, force)?;
+        insert_resource(ctx, &sid, res, force)?;
         Ok(place_ocf(ctx.store, name)?)
     })
 }

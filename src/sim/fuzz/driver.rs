@@ -15,6 +15,7 @@ use crate::env::{EnvError, EnvResult, Time};
 use crate::sim::cluster::Cluster;
 use crate::sim::probe::Probe;
 use crate::sim::run_loop::{Observer, Outcome, Simulation};
+use crate::sim::tester::panic_text;
 use crate::sim::{Hardware, Scenario};
 
 /// Heal batches after which the heal gives up (and liveness is judged on
@@ -167,15 +168,5 @@ pub fn run(
         violation: driver.violation.or(end),
         batches: driver.batches,
         fault_batches: driver.fault_batches,
-    }
-}
-
-fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
     }
 }
