@@ -284,6 +284,11 @@ impl ClusterStore for PmxcfsStore {
         match fs::read(self.full(rel)) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            // The FUSE mount without its daemon (pmxcfs restarting).
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Err(StoreError::Unavailable {
+                path: self.path_of(rel),
+                reason: errno_text(&e),
+            }),
             Err(e) => Err(StoreError::Read {
                 path: self.path_of(rel),
                 errno: errno_text(&e),

@@ -25,6 +25,17 @@ pub enum StoreError {
         /// Why.
         errno: String,
     },
+    /// The store did not answer a read in time, or could not be reached
+    /// (an etcd member catching up, pmxcfs restarting): the same text as
+    /// [`StoreError::Read`], but the same read may well work a moment
+    /// later.
+    #[error("unable to read file '{path}' - {reason}")]
+    Unavailable {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// The temporary file of an atomic write could not be created.
     #[error("unable to open file '{tmp}' - {errno}")]
     Open {
@@ -73,6 +84,14 @@ pub enum StoreError {
         /// Why.
         errno: String,
     },
+}
+
+impl StoreError {
+    /// Whether the store could not answer at all (worth retrying), as
+    /// opposed to answering with a failure.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
 }
 
 /// Why the domain lock could not be taken (07 §4.8 steps 2, 3, 5).

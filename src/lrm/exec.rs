@@ -430,7 +430,8 @@ mod tests {
     #[test]
     fn plugin_errors_propagate() {
         let mut env = setup();
-        env.raising.insert(sid("vm:100"), "guest locked".into());
+        env.raising
+            .insert(sid("vm:100"), EnvError::new("guest locked"));
         let r = run(
             &mut env,
             "vm:100",

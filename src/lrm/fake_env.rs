@@ -61,7 +61,7 @@ pub(super) struct FakeEnv {
     pub unstoppable: BTreeSet<Sid>,
     pub failing_migrations: BTreeSet<Sid>,
     /// Plugin operations on these sids raise the given error.
-    pub raising: BTreeMap<Sid, String>,
+    pub raising: BTreeMap<Sid, EnvError>,
     /// Plugin actions in call order (`start vm:1`, `shutdown vm:1 None`, …).
     pub calls: Vec<String>,
     /// `get_max_workers`: 0 (the default) runs jobs inline.
@@ -186,7 +186,7 @@ impl FakeEnv {
     fn plugin_call(&mut self, call: String, sid: &Sid) -> EnvResult<()> {
         self.calls.push(call);
         match self.raising.get(sid) {
-            Some(e) => Err(EnvError::new(e.clone())),
+            Some(e) => Err(e.clone()),
             None => Ok(()),
         }
     }

@@ -5,6 +5,7 @@
 use super::fake_env::{sid, FakeEnv};
 use super::*;
 use crate::config::datacenter::ShutdownPolicy;
+use crate::env::{EnvError, EnvErrorKind};
 use crate::types::{NodeState, ResultCode, ServiceState};
 
 /// A fresh LRM on `env` with its own process-wide flag; the constructor's
@@ -625,8 +626,10 @@ fn synchronous_execution_runs_in_sid_order() {
 fn a_raised_job_error_is_a_failed_execution() {
     let mut env = FakeEnv::new();
     env.set_service("vm:101", ServiceState::Started, "node1", "u1");
-    env.raising
-        .insert(sid("vm:101"), "service 'vm:101' locked (create)".into());
+    env.raising.insert(
+        sid("vm:101"),
+        EnvError::new("service 'vm:101' locked (create)"),
+    );
     let mut lrm = start(&mut env);
     round(&mut lrm, &mut env);
     assert_eq!(
@@ -640,6 +643,38 @@ fn a_raised_job_error_is_a_failed_execution() {
     );
     assert_eq!(exit_code(&lrm, "u1"), Some(-1));
     assert_eq!(lrm.results()["u1"].exit_code, ResultCode::Other(-1));
+}
+
+/// A job that could not read the shared state (kind `Unavailable`) has
+/// no result: the same request runs again next round, and once the store
+/// answers it completes normally — never `error` for a store hiccup.
+#[test]
+fn a_job_that_could_not_read_the_store_runs_again() {
+    let mut env = FakeEnv::new();
+    env.set_service("vm:101", ServiceState::Started, "node1", "u1");
+    env.raising.insert(
+        sid("vm:101"),
+        EnvError::with_kind(
+            EnvErrorKind::Unavailable,
+            "unable to read file '/pve-ha/ha/resources.cfg' - etcd request timed out",
+        ),
+    );
+    let mut lrm = start(&mut env);
+    round(&mut lrm, &mut env);
+    assert_eq!(
+        env.take_log(),
+        [
+            "info status change wait_for_agent_lock => active",
+            "info starting service vm:101",
+            "err unable to read file '/pve-ha/ha/resources.cfg' - etcd request timed out",
+        ]
+    );
+    assert_eq!(exit_code(&lrm, "u1"), None);
+
+    env.raising.clear();
+    round(&mut lrm, &mut env);
+    assert_eq!(env.calls, ["start vm:101", "start vm:101"]);
+    assert_eq!(exit_code(&lrm, "u1"), Some(0));
 }
 
 #[test]

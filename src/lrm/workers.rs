@@ -32,11 +32,13 @@
 use std::collections::BTreeMap;
 
 use crate::config::status::ServiceEntry;
-use crate::env::{Env, EnvResult, LogLevel, ServiceConf, ServiceConfig, Timing, WorkerJob};
+use crate::env::{
+    Env, EnvError, EnvErrorKind, EnvResult, LogLevel, ServiceConf, ServiceConfig, Timing, WorkerJob,
+};
 use crate::lrm::completion::WaitStatus;
 use crate::lrm::exec::exec_resource_agent;
 use crate::lrm::work::{Job, Work};
-use crate::types::Sid;
+use crate::types::{ResultCode, Sid};
 
 impl Work {
     /// Runs the queued jobs and returns how many are still queued or
@@ -171,7 +173,8 @@ impl Work {
 /// The job a worker runs: execute, and turn the outcome into the wait
 /// status of a child that exits with the job's return code. A raised error
 /// is logged by the worker and becomes exit code 255 (upstream's child
-/// exits with −1), not the synchronous mode's "failed to execute". The
+/// exits with −1), not the synchronous mode's "failed to execute" — unless
+/// it only says the shared state could not be read ([`retry_later`]). The
 /// `env` is the worker's own, which the pool set up (no `after_fork`
 /// step: see [`WorkerPool`](crate::env::WorkerPool)).
 fn worker_job(sid: Sid, conf: Option<ServiceConf>, job: &Job) -> WorkerJob {
@@ -182,7 +185,10 @@ fn worker_job(sid: Sid, conf: Option<ServiceConf>, job: &Job) -> WorkerJob {
             Ok(code) => code.code() & 0xff,
             Err(e) => {
                 env.log(LogLevel::Err, e.message());
-                255
+                match retry_later(&e) {
+                    Some(code) => code.code(),
+                    None => 255,
+                }
             }
         };
         code << 8
@@ -191,13 +197,65 @@ fn worker_job(sid: Sid, conf: Option<ServiceConf>, job: &Job) -> WorkerJob {
 
 /// Executes one job inline and returns its wait status. A raised error is
 /// logged (05 §9.3) and becomes status −1, which completion reports as
-/// `failed to execute` with exit code −1 (05 §16 item 11).
+/// `failed to execute` with exit code −1 (05 §16 item 11) — unless
+/// [`retry_later`] says otherwise.
 fn execute(env: &mut dyn Env, sid: &Sid, config: &ServiceConfig, job: &Job) -> WaitStatus {
     match exec_resource_agent(env, sid, config.get(sid), &job.command, &job.params) {
         Ok(code) => WaitStatus::from_result(code),
         Err(e) => {
             env.log(LogLevel::Err, e.message());
-            WaitStatus::FAILED
+            retry_later(&e).map_or(WaitStatus::FAILED, WaitStatus::from_result)
         }
+    }
+}
+
+/// A job that failed only because the shared state did not answer (a
+/// store read timed out, the store is restarting) says nothing about the
+/// resource: it ends with `ETRY_AGAIN`, which records no result, so the
+/// same request runs again next round. Upstream's child dies in that case
+/// too and its exit code puts the service in `error`, where it waits for
+/// an admin — a price for a cluster-store hiccup that no admin would
+/// choose. Every other error keeps upstream's outcome; the simulator
+/// never raises this kind from a resource operation.
+fn retry_later(e: &EnvError) -> Option<ResultCode> {
+    matches!(e.kind(), EnvErrorKind::Unavailable | EnvErrorKind::Timeout)
+        .then_some(ResultCode::TryAgain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lrm::fake_env::{sid, FakeEnv};
+    use crate::types::{OrUnknown, ServiceState};
+
+    /// What a worker's child would exit with for a plugin raising `e`.
+    fn worker_status(e: EnvError) -> i64 {
+        let mut env = FakeEnv::new();
+        env.set_service("vm:101", ServiceState::Started, "node1", "u1");
+        let s = sid("vm:101");
+        env.raising.insert(s.clone(), e);
+        let conf = env.service_config.get(&s).cloned();
+        let job = Job {
+            uid: Some("u1".into()),
+            command: OrUnknown::Known(ServiceState::Started),
+            start_tries: 0,
+            params: Default::default(),
+        };
+        worker_job(s, conf, &job)(&mut env)
+    }
+
+    #[test]
+    fn a_worker_that_could_not_read_the_store_asks_to_try_again() {
+        let e = EnvError::with_kind(EnvErrorKind::Timeout, "etcd request timed out");
+        assert_eq!(worker_status(e), 2 << 8);
+        let e = EnvError::with_kind(EnvErrorKind::Unavailable, "unable to read file");
+        assert_eq!(worker_status(e), 2 << 8);
+    }
+
+    #[test]
+    fn any_other_raised_error_is_upstreams_exit_255() {
+        assert_eq!(worker_status(EnvError::new("guest locked")), 255 << 8);
+        let e = EnvError::with_kind(EnvErrorKind::Io, "no such agent");
+        assert_eq!(worker_status(e), 255 << 8);
     }
 }

@@ -8,17 +8,19 @@
 //!
 //! One per daemon process; the LRM's jobs each get a fresh one from the
 //! worker pool (07 §2.10: same node and log identity, no caches, no pool,
-//! never the watchdog connection).
+//! never the watchdog connection). The one thing a job shares with its
+//! LRM is [`OcfSnapshot`]: the OCF agents and parameters of the LRM's
+//! latest configuration read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::cluster::store::GuestKind;
+use crate::cluster::store::{GuestKind, StoreError};
 use crate::cluster::{
     files, paths, service_config, ClusterStore, HaLocks, LockEvent, Members, PmxcfsStore,
     SharedStore, VmList,
@@ -29,8 +31,9 @@ use crate::config::ocf::OcfSpec;
 use crate::config::rules::{RulesConfig, RulesFormat};
 use crate::config::status::{LrmStatus, ManagerStatus};
 use crate::env::{
-    Env, EnvError, EnvResult, FenceNotification, LogLevel, NodeShutdown, NodeStats, ServiceConfig,
-    ServiceConfigChange, ServiceStats, StatsKind, Time, Timing, Usage, WatchdogHandle, WorkerPool,
+    Env, EnvError, EnvErrorKind, EnvResult, FenceNotification, LogLevel, NodeShutdown, NodeStats,
+    ServiceConfig, ServiceConfigChange, ServiceStats, StatsKind, Time, Timing, Usage,
+    WatchdogHandle, WorkerPool,
 };
 use crate::ocf::OcfDriver;
 use crate::pool::{panic_is_abort, ThreadPool};
@@ -71,6 +74,40 @@ pub struct PveConfig {
     pub runner: Arc<dyn CommandRunner>,
     /// The slow-iteration warning threshold (`Timing::slow_loop`).
     pub slow_loop: i64,
+    /// Shared by the LRM and its jobs (module doc).
+    pub ocf_specs: OcfSnapshot,
+}
+
+/// The agent and parameters of every `ocf` resource as of the LRM's
+/// latest `read_service_config`, the same read its jobs got their
+/// configuration from. A job looks its resource up here instead of
+/// reading resources.cfg again: every "ensure started" job of every
+/// round would otherwise be one more store round trip, and a store that
+/// answers late (an etcd member catching up after a partition) would
+/// fail a job whose agent is perfectly healthy.
+#[derive(Clone, Default)]
+pub struct OcfSnapshot(Arc<Mutex<BTreeMap<Sid, OcfSpec>>>);
+
+impl OcfSnapshot {
+    /// Replaces the snapshot with the `ocf` resources of `cfg`.
+    fn replace(&self, cfg: &crate::config::resources::ResourcesConfig) {
+        let specs = cfg
+            .sections()
+            .filter_map(|(_, r)| Some((r.sid.clone(), r.ocf.clone()?)))
+            .collect();
+        // A poisoned lock only means a job panicked while reading; the
+        // map itself is always whole.
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = specs;
+    }
+
+    /// `sid`'s agent and parameters, if the snapshot has them.
+    fn get(&self, sid: &Sid) -> Option<OcfSpec> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(sid)
+            .cloned()
+    }
 }
 
 impl PveConfig {
@@ -90,6 +127,7 @@ impl PveConfig {
             helper: GuestHelper::default(),
             runner: Arc::new(SystemRunner),
             slow_loop: Timing::upstream().slow_loop,
+            ocf_specs: OcfSnapshot::default(),
         }
     }
 
@@ -146,6 +184,18 @@ pub struct PveEnv {
 
 fn err(msg: impl Into<String>) -> EnvError {
     EnvError::new(msg)
+}
+
+/// A store error keeps its text; one the store could not answer in time
+/// is of kind `Unavailable`, so that a job can tell "try again" from
+/// "failed" (`lrm::workers`).
+fn store_err(e: StoreError) -> EnvError {
+    let kind = if e.is_unavailable() {
+        EnvErrorKind::Unavailable
+    } else {
+        EnvErrorKind::Other
+    };
+    EnvError::with_kind(kind, e.to_string())
 }
 
 impl PveEnv {
@@ -244,10 +294,13 @@ impl PveEnv {
         self.cfg.helper.guest_op(op, sid, o).map_err(err)
     }
 
-    /// The agent and parameters of an `ocf` resource, read from
-    /// resources.cfg afresh (a job's environment keeps no copy).
+    /// The agent and parameters of an `ocf` resource: from the LRM's
+    /// snapshot ([`OcfSnapshot`]), else read from resources.cfg.
     fn ocf_spec(&self, sid: &Sid) -> EnvResult<OcfSpec> {
-        let parsed = files::read_resources(self.store.as_ref()).map_err(|e| err(e.to_string()))?;
+        if let Some(spec) = self.cfg.ocf_specs.get(sid) {
+            return Ok(spec);
+        }
+        let parsed = files::read_resources(self.store.as_ref()).map_err(store_err)?;
         parsed
             .value
             .get(sid.as_str())
@@ -517,7 +570,8 @@ impl Env for PveEnv {
     /// resources.cfg with defaults and the VM list's nodes (06 §3.3);
     /// parse warnings are logged once per file version.
     fn read_service_config(&mut self) -> EnvResult<(ServiceConfig, Option<String>)> {
-        let parsed = files::read_resources(self.store.as_ref()).map_err(|e| err(e.to_string()))?;
+        let parsed = files::read_resources(self.store.as_ref()).map_err(store_err)?;
+        self.cfg.ocf_specs.replace(&parsed.value);
         if !parsed.warnings.is_empty() && self.warned.insert(parsed.value.digest.clone()) {
             for w in &parsed.warnings {
                 self.log.log(LogLevel::Warning, w);

@@ -771,6 +771,32 @@ fn a_hung_helper_never_blocks_the_pool() {
     assert_eq!(pool.running(), 1);
 }
 
+/// A job finds its OCF agent and parameters in the LRM's snapshot, even
+/// when resources.cfg can no longer be read; a resource the snapshot
+/// lacks is read afresh.
+#[test]
+fn ocf_jobs_use_the_lrms_configuration_snapshot() {
+    let mut f = Fixture::new("ocf-snapshot");
+    let cfg = f.root().join("ha/resources.cfg");
+    fs::write(
+        &cfg,
+        "ocf: d1\n\tagent heartbeat:Dummy\n\tparams state=/x\n",
+    )
+    .unwrap();
+    f.env.read_service_config().unwrap();
+    // Unreadable from now on (a directory where the file was).
+    fs::remove_file(&cfg).unwrap();
+    fs::create_dir(&cfg).unwrap();
+    let job = PveEnv::for_worker(f.env.cfg.clone());
+    let spec = job.ocf_spec(&sid("ocf:d1")).unwrap();
+    assert_eq!(spec.agent.to_string(), "heartbeat:Dummy");
+    let e = job.ocf_spec(&sid("ocf:d2")).unwrap_err();
+    assert!(e.message().starts_with("unable to read file '"), "{e}");
+    // A failed read replaces nothing.
+    assert!(f.env.read_service_config().is_err());
+    assert!(job.ocf_spec(&sid("ocf:d1")).is_ok());
+}
+
 #[test]
 fn ocf_sids_run_their_agent_and_move_by_location_record() {
     let dummy = crate::ocf::agent::root_from_env().join("resource.d/heartbeat/Dummy");

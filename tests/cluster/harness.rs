@@ -401,6 +401,11 @@ impl Cluster {
                 "100",
                 "--election-timeout",
                 "1000",
+                // etcd 3.4's default is off (3.5's on): without it a
+                // member back from a link cut or a reset, its term
+                // raised by lonely elections, deposes the leader and
+                // stalls every request for an election round.
+                "--pre-vote",
                 "--logger",
                 "zap",
                 "--log-level",

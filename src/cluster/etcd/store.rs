@@ -286,9 +286,15 @@ impl ClusterStore for EtcdStore {
         self.gw
             .get(&self.key(rel), serializable, self.deadline())
             .map(|kv| kv.map(|kv| kv.value))
-            .map_err(|e| StoreError::Read {
-                path: self.path_of(rel),
-                errno: e.to_string(),
+            .map_err(|e| match e {
+                EtcdError::Timeout | EtcdError::Unreachable { .. } => StoreError::Unavailable {
+                    path: self.path_of(rel),
+                    reason: e.to_string(),
+                },
+                _ => StoreError::Read {
+                    path: self.path_of(rel),
+                    errno: e.to_string(),
+                },
             })
     }
 
@@ -552,11 +558,10 @@ mod tests {
         assert!(s.quorate());
         assert_eq!(s.local_node(), "n1");
         assert!(!s.is_mounted());
-        let err = s
-            .read("ha/x")
-            .map_err(|e| e.to_string())
-            .err()
-            .unwrap_or_default();
+        let read = s.read("ha/x");
+        // Worth trying again: an LRM job does not fail on it.
+        assert!(read.as_ref().is_err_and(StoreError::is_unavailable));
+        let err = read.map_err(|e| e.to_string()).err().unwrap_or_default();
         assert!(
             err.starts_with("unable to read file '/x/ha/x' - etcd unreachable (http://127.0.0.1:"),
             "{err}"
