@@ -209,17 +209,18 @@ fn execute(env: &mut dyn Env, sid: &Sid, config: &ServiceConfig, job: &Job) -> W
     }
 }
 
-/// A job that failed only because the shared state did not answer (a
-/// store read timed out, the store is restarting) says nothing about the
-/// resource: it ends with `ETRY_AGAIN`, which records no result, so the
+/// A job that failed only because the shared state did not answer (an
+/// error of kind `Unavailable`: a store read timed out or reached no
+/// endpoint, the store is restarting) says nothing about the resource: it ends with `ETRY_AGAIN`, which records no result, so the
 /// same request runs again next round. Upstream's child dies in that case
 /// too and its exit code puts the service in `error`, where it waits for
 /// an admin — a price for a cluster-store hiccup that no admin would
 /// choose. Every other error keeps upstream's outcome; the simulator
-/// never raises this kind from a resource operation.
+/// never raises this kind from a resource operation. A resource that
+/// itself did not answer in time (kind `Timeout`, an agent killed at its
+/// timeout) is a failure like any other.
 fn retry_later(e: &EnvError) -> Option<ResultCode> {
-    matches!(e.kind(), EnvErrorKind::Unavailable | EnvErrorKind::Timeout)
-        .then_some(ResultCode::TryAgain)
+    (e.kind() == EnvErrorKind::Unavailable).then_some(ResultCode::TryAgain)
 }
 
 #[cfg(test)]
@@ -246,9 +247,10 @@ mod tests {
 
     #[test]
     fn a_worker_that_could_not_read_the_store_asks_to_try_again() {
-        let e = EnvError::with_kind(EnvErrorKind::Timeout, "etcd request timed out");
-        assert_eq!(worker_status(e), 2 << 8);
-        let e = EnvError::with_kind(EnvErrorKind::Unavailable, "unable to read file");
+        let e = EnvError::with_kind(
+            EnvErrorKind::Unavailable,
+            "unable to read file '/pve-ha/ha/resources.cfg' - etcd request timed out",
+        );
         assert_eq!(worker_status(e), 2 << 8);
     }
 
@@ -256,6 +258,9 @@ mod tests {
     fn any_other_raised_error_is_upstreams_exit_255() {
         assert_eq!(worker_status(EnvError::new("guest locked")), 255 << 8);
         let e = EnvError::with_kind(EnvErrorKind::Io, "no such agent");
+        assert_eq!(worker_status(e), 255 << 8);
+        // The resource itself did not answer in time: a failure.
+        let e = EnvError::with_kind(EnvErrorKind::Timeout, "monitor timed out");
         assert_eq!(worker_status(e), 255 << 8);
     }
 }
