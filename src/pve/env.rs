@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
+use crate::cluster::files::FileError;
 use crate::cluster::store::{GuestKind, StoreError};
 use crate::cluster::{
     files, paths, service_config, ClusterStore, HaLocks, LockEvent, Members, PmxcfsStore,
@@ -28,6 +29,7 @@ use crate::cluster::{
 use crate::config::datacenter::DatacenterConfig;
 use crate::config::groups::{GroupsConfig, GroupsFormat};
 use crate::config::ocf::OcfSpec;
+use crate::config::resources::ResourcesConfig;
 use crate::config::rules::{RulesConfig, RulesFormat};
 use crate::config::status::{LrmStatus, ManagerStatus};
 use crate::env::{
@@ -90,7 +92,7 @@ pub struct OcfSnapshot(Arc<Mutex<BTreeMap<Sid, OcfSpec>>>);
 
 impl OcfSnapshot {
     /// Replaces the snapshot with the `ocf` resources of `cfg`.
-    fn replace(&self, cfg: &crate::config::resources::ResourcesConfig) {
+    fn replace(&self, cfg: &ResourcesConfig) {
         let specs = cfg
             .sections()
             .filter_map(|(_, r)| Some((r.sid.clone(), r.ocf.clone()?)))
@@ -186,9 +188,10 @@ fn err(msg: impl Into<String>) -> EnvError {
     EnvError::new(msg)
 }
 
-/// A store error keeps its text; one the store could not answer in time
-/// is of kind `Unavailable`, so that a job can tell "try again" from
-/// "failed" (`lrm::workers`).
+/// A failed read of the shared state keeps its text; one the store could
+/// not answer at all is of kind `Unavailable` (as the simulator's cfs
+/// failure is), so that a job can tell "try again" from "failed"
+/// (`lrm::workers`).
 fn store_err(e: StoreError) -> EnvError {
     let kind = if e.is_unavailable() {
         EnvErrorKind::Unavailable
@@ -196,6 +199,14 @@ fn store_err(e: StoreError) -> EnvError {
         EnvErrorKind::Other
     };
     EnvError::with_kind(kind, e.to_string())
+}
+
+/// [`store_err`] for a typed read, whose content may also fail to parse.
+fn file_err(e: FileError) -> EnvError {
+    match e {
+        FileError::Store(e) => store_err(e),
+        FileError::Parse(_) => err(e.to_string()),
+    }
 }
 
 impl PveEnv {
@@ -541,7 +552,7 @@ impl Env for PveEnv {
     }
 
     fn read_manager_status(&mut self) -> EnvResult<ManagerStatus> {
-        files::read_manager_status(self.store.as_ref()).map_err(|e| err(e.to_string()))
+        files::read_manager_status(self.store.as_ref()).map_err(file_err)
     }
 
     fn write_manager_status(&mut self, status: &ManagerStatus) -> EnvResult<()> {
@@ -551,7 +562,7 @@ impl Env for PveEnv {
     /// 07 §2.6: a missing file is `{"mode": "unknown"}` and a warning.
     fn read_lrm_status(&mut self, node: Option<&str>) -> EnvResult<LrmStatus> {
         let node = node.unwrap_or(&self.cfg.node).to_string();
-        match files::read_lrm_status(self.store.as_ref(), &node).map_err(|e| err(e.to_string()))? {
+        match files::read_lrm_status(self.store.as_ref(), &node).map_err(file_err)? {
             Some(st) => Ok(st),
             None => {
                 let path = self.store.path_of(&paths::lrm_status(&node));
@@ -604,7 +615,7 @@ impl Env for PveEnv {
     fn read_rules_config(&mut self) -> EnvResult<RulesConfig> {
         files::read_section(self.store.as_ref(), paths::RULES, &RulesFormat)
             .map(|(_, p)| p.value)
-            .map_err(|e| err(e.to_string()))
+            .map_err(store_err)
     }
 
     fn write_rules_config(&mut self, rules: &RulesConfig) -> EnvResult<()> {
@@ -614,7 +625,7 @@ impl Env for PveEnv {
     fn read_group_config(&mut self) -> EnvResult<GroupsConfig> {
         files::read_section(self.store.as_ref(), paths::GROUPS, &GroupsFormat)
             .map(|(_, p)| p.value)
-            .map_err(|e| err(e.to_string()))
+            .map_err(store_err)
     }
 
     fn delete_group_config(&mut self) -> EnvResult<()> {
@@ -628,7 +639,7 @@ impl Env for PveEnv {
     }
 
     fn any_pending_crm_command(&mut self) -> EnvResult<bool> {
-        files::any_pending_crm_command(self.store.as_ref()).map_err(|e| err(e.to_string()))
+        files::any_pending_crm_command(self.store.as_ref()).map_err(store_err)
     }
 
     fn read_crm_commands(&mut self) -> EnvResult<String> {

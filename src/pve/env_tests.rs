@@ -852,3 +852,27 @@ fn ocf_sids_run_their_agent_and_move_by_location_record() {
         "missing resource configuration for 'ocf:gone'"
     );
 }
+
+/// Store errors keep their text; only "the store did not answer" is
+/// `Unavailable`, whether read raw or through a typed reader.
+#[test]
+fn store_errors_keep_their_text_and_tell_unavailable_apart() {
+    let gone = StoreError::Unavailable {
+        path: "/pve-ha/ha/manager_status".into(),
+        reason: "etcd request timed out".into(),
+    };
+    let text = "unable to read file '/pve-ha/ha/manager_status' - etcd request timed out";
+    for e in [store_err(gone.clone()), file_err(FileError::Store(gone))] {
+        assert_eq!((e.kind(), e.message()), (EnvErrorKind::Unavailable, text));
+    }
+    let refused = StoreError::Read {
+        path: "/etc/pve/ha/manager_status".into(),
+        errno: "Permission denied".into(),
+    };
+    assert_eq!(store_err(refused).kind(), EnvErrorKind::Other);
+    let bad = file_err(FileError::Parse("bad JSON".into()));
+    assert_eq!(
+        (bad.kind(), bad.message()),
+        (EnvErrorKind::Other, "bad JSON")
+    );
+}
